@@ -1,0 +1,34 @@
+# tbhost: `make run` starts the server on ./tbhost-data, `make test` runs every test.
+GO ?= go
+BIN := bin/tbhost
+
+.PHONY: all build run test frontend proto fuzz bench clean
+
+all: build
+
+frontend:
+	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund && npm run build; fi
+
+build: frontend
+	$(GO) build -o $(BIN) ./cmd/tbhost
+
+run: build
+	./$(BIN) serve --data ./tbhost-data
+
+test: frontend
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 60m ./...
+
+# Regenerate the committed *.pb.go files (needs protoc and protoc-gen-go).
+proto:
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc --go_out=. --go_opt=module=tbhost $$(find . -name '*.proto' -not -path './frontend/node_modules/*')
+
+fuzz:
+	$(GO) test ./tfevents -run '^$$' -fuzz FuzzReader -fuzztime 60s
+	$(GO) test ./tfevents -run '^$$' -fuzz FuzzDecode -fuzztime 60s
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./tfevents ./sampler
+
+clean:
+	rm -rf bin frontend/node_modules

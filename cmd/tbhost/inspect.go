@@ -1,0 +1,10 @@
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+func (m *Main) inspect(ctx context.Context, args []string) error {
+	return errors.New("inspect: not implemented yet")
+}

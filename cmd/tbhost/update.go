@@ -1,0 +1,10 @@
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+func (m *Main) update(ctx context.Context, args []string) error {
+	return errors.New("update: not implemented yet")
+}
