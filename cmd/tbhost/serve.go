@@ -3,8 +3,180 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"tbhost/hosting"
+	"tbhost/sampler"
 )
 
+// serveFlags are the settings of `tbhost serve`; each flag has an
+// environment variable.
+type serveFlags struct {
+	addr, data, storage, uploadToken, samples, logFormat string
+	cacheMB, maxRequestMB, maxBoardMB                    int64
+	shutdown                                             time.Duration
+}
+
+func (m *Main) parseServe(args []string) (*serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.StringVar(&f.addr, "addr", m.env("TBHOST_ADDR", ":6006"), "address to listen on (TBHOST_ADDR)")
+	fs.StringVar(&f.data, "data", m.env("TBHOST_DATA", "./tbhost-data"), "local directory that stores boards, the default store (TBHOST_DATA)")
+	fs.StringVar(&f.storage, "storage", m.env("TBHOST_STORAGE", ""), "gs://bucket/prefix to store boards in Google Cloud Storage instead of --data (TBHOST_STORAGE)")
+	fs.Int64Var(&f.cacheMB, "cache-mb", envInt(m, "TBHOST_CACHE_MB", 256), "memory for decoded run digests, in MiB (TBHOST_CACHE_MB)")
+	fs.StringVar(&f.uploadToken, "upload-token", m.env("TBHOST_UPLOAD_TOKEN", ""), "if set, creating a board needs this token (TBHOST_UPLOAD_TOKEN)")
+	fs.Int64Var(&f.maxRequestMB, "max-request-mb", envInt(m, "TBHOST_MAX_REQUEST_MB", 64), "largest upload request body, in MiB (TBHOST_MAX_REQUEST_MB)")
+	fs.Int64Var(&f.maxBoardMB, "max-board-mb", envInt(m, "TBHOST_MAX_BOARD_MB", 50<<10), "most raw bytes per board, in MiB; -1 for no limit (TBHOST_MAX_BOARD_MB)")
+	fs.StringVar(&f.samples, "samples-per-plugin", m.env("TBHOST_SAMPLES_PER_PLUGIN", ""), "reservoir sizes, e.g. scalars=500,images=20; 0 keeps all (TBHOST_SAMPLES_PER_PLUGIN)")
+	fs.StringVar(&f.logFormat, "log-format", m.env("TBHOST_LOG_FORMAT", ""), "text or json (default: text on a terminal, json otherwise) (TBHOST_LOG_FORMAT)")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	return f, nil
+}
+
+func envInt(m *Main, name string, def int64) int64 {
+	v, err := strconv.ParseInt(m.Getenv(name), 10, 64)
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+// logger returns a slog.Logger: JSON in production, text on a terminal.
+func (m *Main) logger(format string) *slog.Logger {
+	if format == "" {
+		format = "json"
+		if f, ok := m.Stderr.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(m.Stderr, nil))
+	}
+	return slog.New(slog.NewJSONHandler(m.Stderr, nil))
+}
+
+// openStore opens the store the flags name.
+func openStore(ctx context.Context, f *serveFlags) (hosting.Store, string, error) {
+	if f.storage != "" {
+		if !strings.HasPrefix(f.storage, "gs://") {
+			return nil, "", fmt.Errorf("--storage %q: give gs://bucket/prefix (or use --data DIR for a local directory)", f.storage)
+		}
+		st, err := hosting.NewGCSStore(ctx, f.storage)
+		if err != nil {
+			return nil, "", fmt.Errorf("open %s: %w", f.storage, err)
+		}
+		return st, f.storage, nil
+	}
+	st, err := hosting.NewDirStore(f.data)
+	if err != nil {
+		return nil, "", fmt.Errorf("open data directory %s: %w", f.data, err)
+	}
+	return st, f.data, nil
+}
+
 func (m *Main) serve(ctx context.Context, args []string) error {
-	return errors.New("serve: not implemented yet")
+	f, err := m.parseServe(args)
+	if err != nil {
+		return err
+	}
+	log := m.logger(f.logFormat)
+	samples, err := sampler.ParseSamples(f.samples)
+	if err != nil {
+		return fmt.Errorf("--samples-per-plugin: %w", err)
+	}
+	store, where, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	srv, err := hosting.NewServer(hosting.Config{
+		Store:           store,
+		CacheBytes:      f.cacheMB << 20,
+		UploadToken:     f.uploadToken,
+		MaxRequestBytes: f.maxRequestMB << 20,
+		MaxBoardBytes:   mbLimit(f.maxBoardMB),
+		Samples:         samples,
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+	addOps(srv, log)
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another server using the port? pick one with --addr)", f.addr, err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	log.Info("tbhost serving", "addr", ln.Addr().String(), "store", where)
+	fmt.Fprintf(m.Stderr, "tbhost: serving on http://%s (boards in %s)\n", displayAddr(ln.Addr()), where)
+	if m.Listening != nil {
+		m.Listening(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "deadline", f.shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdown)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func mbLimit(mb int64) int64 {
+	if mb < 0 {
+		return -1
+	}
+	return mb << 20
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") {
+		return "localhost" + strings.TrimPrefix(s, "[::]")
+	}
+	if strings.HasPrefix(s, "0.0.0.0:") {
+		return "localhost" + strings.TrimPrefix(s, "0.0.0.0")
+	}
+	return s
+}
+
+// addOps adds /healthz (the process is up) and /readyz (the store answers).
+func addOps(srv *hosting.Server, log *slog.Logger) {
+	r := srv.Router()
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	r.GET("/readyz", func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
+		defer cancel()
+		if err := srv.Ready(ctx); err != nil {
+			log.Warn("not ready", "err", err)
+			c.String(http.StatusServiceUnavailable, "store unreachable: %v\n", err)
+			return
+		}
+		c.String(http.StatusOK, "ok\n")
+	})
 }

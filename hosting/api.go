@@ -1,0 +1,470 @@
+package hosting
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"google.golang.org/protobuf/proto"
+
+	"tbhost/hosting/hostingpb"
+	"tbhost/sampler"
+)
+
+// maxWidth bounds a scalar query's pixel width.
+const maxWidth = 8192
+
+// notModified sets ETag and Cache-Control from the runs' generations and
+// the request, and answers 304 when the client has that version.
+func notModified(c *gin.Context, b *boardMeta, runs ...*runState) bool {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%s|%t|", b.ID, c.Request.URL.RequestURI(), b.Updated, b.Private)
+	for _, r := range runs {
+		fmt.Fprintf(h, "%s:%d|", r.key, r.gen)
+	}
+	etag := `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+	c.Header("ETag", etag)
+	if b.Private {
+		c.Header("Cache-Control", "private, no-cache")
+	} else {
+		c.Header("Cache-Control", "public, no-cache")
+	}
+	if c.GetHeader("If-None-Match") == etag {
+		c.Status(http.StatusNotModified)
+		return true
+	}
+	return false
+}
+
+func sortRuns(runs []*runState) {
+	sort.Slice(runs, func(i, j int) bool { return runs[i].d.Run < runs[j].d.Run })
+}
+
+// RunInfo is one run in GET /runs.
+type RunInfo struct {
+	Name          string `json:"name"`
+	FirstWallTime Float  `json:"first_wall_time"`
+	LastWallTime  Float  `json:"last_wall_time"`
+	Tags          int    `json:"tags"`
+}
+
+func (s *Server) getRuns(c *gin.Context) error {
+	b, err := s.readableBoard(c)
+	if err != nil {
+		return err
+	}
+	runs, err := s.boardRuns(c.Request.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	if notModified(c, b, runs...) {
+		return nil
+	}
+	out := make([]RunInfo, 0, len(runs))
+	for _, r := range runs {
+		tags := r.s.Tags()
+		ri := RunInfo{Name: r.d.Run, Tags: len(tags), FirstWallTime: Float(math.Inf(1)), LastWallTime: 0}
+		for _, t := range tags {
+			ri.FirstWallTime = min(ri.FirstWallTime, Float(t.FirstWall))
+			ri.LastWallTime = max(ri.LastWallTime, Float(t.LastWall))
+		}
+		if len(tags) == 0 {
+			ri.FirstWallTime = 0
+		}
+		out = append(out, ri)
+	}
+	c.JSON(http.StatusOK, gin.H{"runs": out})
+	return nil
+}
+
+// TagSummary is one (run, tag) in GET /tags.
+type TagSummary struct {
+	Plugin      string `json:"plugin"`
+	Count       int64  `json:"count"`
+	Kept        int    `json:"kept"`
+	MinStep     int64  `json:"min_step"`
+	MaxStep     int64  `json:"max_step"`
+	DisplayName string `json:"display_name,omitempty"`
+	Description string `json:"description,omitempty"`
+	Min         *Float `json:"min,omitempty"`
+	Max         *Float `json:"max,omitempty"`
+	Last        *Float `json:"last,omitempty"`
+	NonFinite   int64  `json:"nonfinite,omitempty"`
+}
+
+func tagSummary(r *runState, t sampler.TagInfo) TagSummary {
+	ts := TagSummary{Plugin: t.Plugin, Count: t.Count, Kept: t.Kept, MinStep: t.MinStep, MaxStep: t.MaxStep}
+	if m := r.d.Tags[t.Tag]; m != nil {
+		ts.DisplayName, ts.Description = m.DisplayName, m.Description
+	}
+	if st := t.Stats; st != nil {
+		ts.NonFinite = st.NonFinite
+		if st.Count > st.NonFinite {
+			mn, mx, last := Float(st.Min), Float(st.Max), Float(st.Last)
+			ts.Min, ts.Max, ts.Last = &mn, &mx, &last
+		}
+	}
+	return ts
+}
+
+func (s *Server) getTags(c *gin.Context) error {
+	b, err := s.readableBoard(c)
+	if err != nil {
+		return err
+	}
+	runs, err := s.boardRuns(c.Request.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	if notModified(c, b, runs...) {
+		return nil
+	}
+	out := make(map[string]map[string]TagSummary, len(runs))
+	for _, r := range runs {
+		m := map[string]TagSummary{}
+		for _, t := range r.s.Tags() {
+			m[t.Tag] = tagSummary(r, t)
+		}
+		out[r.d.Run] = m
+	}
+	c.JSON(http.StatusOK, gin.H{"runs": out})
+	return nil
+}
+
+// seriesRequest loads the board, run and tag a series request names.
+func (s *Server) seriesRequest(c *gin.Context) (*boardMeta, *runState, string, error) {
+	b, err := s.readableBoard(c)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if c.Query("run") == "" || c.Query("tag") == "" {
+		return nil, nil, "", Errorf(Invalid, "give the series as ?run=RUN&tag=TAG")
+	}
+	r, err := s.findRun(c.Request.Context(), b.ID, c.Query("run"))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return b, r, c.Query("tag"), nil
+}
+
+// ScalarStats is the exact statistics of a scalar series.
+type ScalarStats struct {
+	Count     int64 `json:"count"`
+	NonFinite int64 `json:"nonfinite"`
+	Min       Float `json:"min"`
+	Max       Float `json:"max"`
+	First     Float `json:"first"`
+	Last      Float `json:"last"`
+}
+
+// ScalarSeries is the answer of GET /scalars.
+type ScalarSeries struct {
+	Run       string      `json:"run"`
+	Tag       string      `json:"tag"`
+	Points    []triple    `json:"points"`    // [wall_time, step, value]
+	Envelope  []triple    `json:"envelope"`  // [step, min, max]
+	NonFinite []triple    `json:"nonfinite"` // [wall_time, step, value]
+	Stats     ScalarStats `json:"stats"`
+}
+
+func (s *Server) getScalars(c *gin.Context) error {
+	b, r, tag, err := s.seriesRequest(c)
+	if err != nil {
+		return err
+	}
+	width, err := queryInt(c, "width", 1000)
+	if err != nil {
+		return err
+	}
+	if width < 1 || width > maxWidth {
+		return Errorf(Invalid, "width=%d: give a chart width in pixels from 1 to %d", width, maxWidth)
+	}
+	start, err := queryInt(c, "start", 0)
+	if err != nil {
+		return err
+	}
+	end, err := queryInt(c, "end", 0)
+	if err != nil {
+		return err
+	}
+	if notModified(c, b, r) {
+		return nil
+	}
+	q, ok := r.s.Query(tag, start, end, int(width))
+	if !ok {
+		return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
+	}
+	out := ScalarSeries{Run: r.d.Run, Tag: tag, Points: make([]triple, 0, len(q.Points)), Envelope: make([]triple, 0, len(q.Envelope)), NonFinite: make([]triple, 0, len(q.NonFinite))}
+	for _, p := range q.Points {
+		out.Points = append(out.Points, triple{p.Wall, float64(p.Step), p.Value})
+	}
+	for _, e := range q.Envelope {
+		out.Envelope = append(out.Envelope, triple{float64(e.Step), e.Min, e.Max})
+	}
+	for _, p := range q.NonFinite {
+		out.NonFinite = append(out.NonFinite, triple{p.Wall, float64(p.Step), p.Value})
+	}
+	st := q.Stats
+	out.Stats = ScalarStats{Count: st.Count, NonFinite: st.NonFinite, Min: Float(st.Min), Max: Float(st.Max), First: Float(st.First), Last: Float(st.Last)}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// decodedItem is one reservoir item of a non-scalar series.
+type decodedItem struct {
+	Step int64
+	Wall float64
+	it   *hostingpb.Item
+}
+
+// items returns the reservoir of a (run, tag), decoded.
+func items(r *runState, tag string) ([]decodedItem, error) {
+	raw := r.s.Items(tag)
+	out := make([]decodedItem, 0, len(raw))
+	for _, x := range raw {
+		it := &hostingpb.Item{}
+		if err := proto.Unmarshal(x.Payload, it); err != nil {
+			return nil, fmt.Errorf("decode item of %q at step %d: %w", tag, x.Step, err)
+		}
+		out = append(out, decodedItem{Step: x.Step, Wall: x.Wall, it: it})
+	}
+	return out, nil
+}
+
+// pluginItems loads a series and checks it holds the wanted plugin.
+func (s *Server) pluginItems(c *gin.Context, plugins ...string) (*boardMeta, *runState, []decodedItem, bool, error) {
+	b, r, tag, err := s.seriesRequest(c)
+	if err != nil {
+		return nil, nil, nil, false, err
+	}
+	var found bool
+	for _, t := range r.s.Tags() {
+		if t.Tag == tag {
+			for _, p := range plugins {
+				found = found || t.Plugin == p
+			}
+			if !found {
+				return nil, nil, nil, false, Errorf(NotFound, "tag %q of run %q is %s data, not %s", tag, r.d.Run, t.Plugin, plugins[0])
+			}
+		}
+	}
+	if !found {
+		return nil, nil, nil, false, Errorf(NotFound, "run %q has no tag %q", r.d.Run, tag)
+	}
+	if notModified(c, b, r) {
+		return nil, nil, nil, true, nil
+	}
+	its, err := items(r, tag)
+	return b, r, its, false, err
+}
+
+// histogramRows turns an item's flattened rows into [left, right, count].
+func histogramRows(it *hostingpb.Item) []triple {
+	rows := make([]triple, 0, len(it.Floats)/3)
+	for i := 0; i+2 < len(it.Floats); i += 3 {
+		rows = append(rows, triple{it.Floats[i], it.Floats[i+1], it.Floats[i+2]})
+	}
+	return rows
+}
+
+func (s *Server) getHistograms(c *gin.Context) error {
+	_, _, its, done, err := s.pluginItems(c, "histograms")
+	if err != nil || done {
+		return err
+	}
+	type hist struct {
+		WallTime Float    `json:"wall_time"`
+		Step     int64    `json:"step"`
+		Buckets  []triple `json:"buckets"`
+	}
+	out := make([]hist, 0, len(its))
+	for _, x := range its {
+		out = append(out, hist{Float(x.Wall), x.Step, histogramRows(x.it)})
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+	return nil
+}
+
+func (s *Server) getImages(c *gin.Context) error {
+	_, _, its, done, err := s.pluginItems(c, "images")
+	if err != nil || done {
+		return err
+	}
+	type image struct {
+		WallTime Float    `json:"wall_time"`
+		Step     int64    `json:"step"`
+		Width    int      `json:"width"`
+		Height   int      `json:"height"`
+		Blobs    []string `json:"blobs"`
+	}
+	out := make([]image, 0, len(its))
+	for _, x := range its {
+		im := image{WallTime: Float(x.Wall), Step: x.Step, Blobs: []string{}}
+		if ss := x.it.Strings; len(ss) >= 2 {
+			im.Width, _ = strconv.Atoi(string(ss[0]))
+			im.Height, _ = strconv.Atoi(string(ss[1]))
+			for _, img := range ss[2:] {
+				im.Blobs = append(im.Blobs, blobSHA(img))
+			}
+		}
+		out = append(out, im)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+	return nil
+}
+
+func (s *Server) getAudio(c *gin.Context) error {
+	_, _, its, done, err := s.pluginItems(c, "audio")
+	if err != nil || done {
+		return err
+	}
+	type clip struct {
+		Blob        string `json:"blob"`
+		Label       string `json:"label"`
+		ContentType string `json:"content_type"`
+	}
+	type audio struct {
+		WallTime Float  `json:"wall_time"`
+		Step     int64  `json:"step"`
+		Clips    []clip `json:"clips"`
+	}
+	out := make([]audio, 0, len(its))
+	for _, x := range its {
+		a := audio{WallTime: Float(x.Wall), Step: x.Step, Clips: []clip{}}
+		ct := x.it.ContentType
+		if ct == "" {
+			ct = "audio/wav"
+		}
+		for i := 0; i < len(x.it.Strings); i += 2 {
+			cl := clip{Blob: blobSHA(x.it.Strings[i]), ContentType: ct}
+			if i+1 < len(x.it.Strings) {
+				cl.Label = string(x.it.Strings[i+1])
+			}
+			a.Clips = append(a.Clips, cl)
+		}
+		out = append(out, a)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+	return nil
+}
+
+func (s *Server) getText(c *gin.Context) error {
+	_, _, its, done, err := s.pluginItems(c, "text")
+	if err != nil || done {
+		return err
+	}
+	type text struct {
+		WallTime Float    `json:"wall_time"`
+		Step     int64    `json:"step"`
+		Shape    []int64  `json:"shape"`
+		Strings  []string `json:"strings"`
+	}
+	out := make([]text, 0, len(its))
+	for _, x := range its {
+		t := text{WallTime: Float(x.Wall), Step: x.Step, Shape: x.it.Shape, Strings: make([]string, 0, len(x.it.Strings))}
+		if t.Shape == nil {
+			t.Shape = []int64{}
+		}
+		for _, b := range x.it.Strings {
+			t.Strings = append(t.Strings, string(b))
+		}
+		out = append(out, t)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+	return nil
+}
+
+// PRCurve is one pr_curves item: the [6, n] tensor split into its rows.
+type PRCurve struct {
+	WallTime   Float   `json:"wall_time"`
+	Step       int64   `json:"step"`
+	Precision  []Float `json:"precision"`
+	Recall     []Float `json:"recall"`
+	TP         []Float `json:"tp"`
+	FP         []Float `json:"fp"`
+	TN         []Float `json:"tn"`
+	FN         []Float `json:"fn"`
+	Thresholds []Float `json:"thresholds"`
+}
+
+func (s *Server) getPRCurves(c *gin.Context) error {
+	_, _, its, done, err := s.pluginItems(c, "pr_curves")
+	if err != nil || done {
+		return err
+	}
+	out := make([]PRCurve, 0, len(its))
+	for _, x := range its {
+		n := len(x.it.Floats) / 6
+		row := func(i int) []Float {
+			r := make([]Float, n)
+			for j := range n {
+				r[j] = Float(x.it.Floats[i*n+j])
+			}
+			return r
+		}
+		pc := PRCurve{WallTime: Float(x.Wall), Step: x.Step, TP: row(0), FP: row(1), TN: row(2), FN: row(3), Precision: row(4), Recall: row(5), Thresholds: make([]Float, n)}
+		for j := range n {
+			if n > 1 {
+				pc.Thresholds[j] = Float(float64(j) / float64(n-1))
+			}
+		}
+		out = append(out, pc)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+	return nil
+}
+
+func (s *Server) getBlob(c *gin.Context) error {
+	b, err := s.readableBoard(c)
+	if err != nil {
+		return err
+	}
+	want := c.Param("sha")
+	runs, err := s.boardRuns(c.Request.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		for _, t := range r.s.Tags() {
+			if t.Plugin != "images" && t.Plugin != "audio" {
+				continue
+			}
+			its, err := items(r, t.Tag)
+			if err != nil {
+				return err
+			}
+			for _, x := range its {
+				ss := x.it.Strings
+				if t.Plugin == "images" && len(ss) >= 2 {
+					ss = ss[2:]
+				}
+				for i, data := range ss {
+					if t.Plugin == "audio" && i%2 == 1 {
+						continue
+					}
+					if blobSHA(data) == want {
+						ct := http.DetectContentType(data)
+						if t.Plugin == "audio" {
+							ct = x.it.ContentType
+							if ct == "" {
+								ct = "audio/wav"
+							}
+						}
+						c.Header("Cache-Control", "public, max-age=31536000, immutable")
+						if b.Private {
+							c.Header("Cache-Control", "private, max-age=31536000, immutable")
+						}
+						c.Data(http.StatusOK, ct, data)
+						return nil
+					}
+				}
+			}
+		}
+	}
+	return Errorf(NotFound, "board %s has no image or audio %s", b.ID, want)
+}

@@ -1,0 +1,156 @@
+package hosting
+
+import (
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"tbhost/hosting/hostingpb"
+	"tbhost/sampler"
+)
+
+// runState is one run's digest, decoded. It is immutable once built:
+// ingest builds a new one and swaps it into the cache, so readers never
+// lock.
+type runState struct {
+	key    string // digest key
+	gen    int64  // store generation of the digest (0: not stored yet)
+	raw    []byte // the digest as stored
+	d      *hostingpb.Digest
+	s      *sampler.Run
+	loaded time.Time
+}
+
+func (r *runState) sizeBytes() int64 { return int64(len(r.raw)) + int64(r.s.SizeBytes()) + 512 }
+
+type boardEntry struct {
+	meta   *boardMeta
+	loaded time.Time
+}
+
+type runListEntry struct {
+	keys   []string
+	loaded time.Time
+}
+
+// cache keeps decoded digests, bounded in bytes, plus board metadata and
+// run lists. Entries older than ttl are reloaded, so servers sharing a
+// store converge within ttl; a server's own writes are visible at once.
+type cache struct {
+	mu       sync.Mutex
+	ttl      time.Duration
+	maxBytes int64
+	bytes    int64
+	runs     *simplelru.LRU[string, *runState]
+	boards   *simplelru.LRU[string, boardEntry]
+	lists    *simplelru.LRU[string, runListEntry]
+	stats    CacheStats
+}
+
+// CacheStats counts cache events since the server started.
+type CacheStats struct {
+	Hits, Misses, Evictions int64
+	Bytes                   int64
+}
+
+func newCache(maxBytes int64, ttl time.Duration) *cache {
+	c := &cache{ttl: ttl, maxBytes: maxBytes}
+	c.runs, _ = simplelru.NewLRU[string, *runState](1<<30, func(_ string, r *runState) {
+		c.bytes -= r.sizeBytes()
+		c.stats.Evictions++
+	})
+	c.boards, _ = simplelru.NewLRU[string, boardEntry](100000, nil)
+	c.lists, _ = simplelru.NewLRU[string, runListEntry](100000, nil)
+	return c
+}
+
+func (c *cache) fresh(loaded, now time.Time) bool { return now.Sub(loaded) < c.ttl }
+
+func (c *cache) run(key string, now time.Time) (*runState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.runs.Get(key)
+	if ok && c.fresh(r.loaded, now) {
+		c.stats.Hits++
+		return r, true
+	}
+	c.stats.Misses++
+	return nil, false
+}
+
+func (c *cache) putRun(r *runState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runs.Contains(r.key) {
+		c.runs.Remove(r.key) // the evict callback un-counts its bytes
+		c.stats.Evictions--  // a replacement is not an eviction
+	}
+	c.runs.Add(r.key, r)
+	c.bytes += r.sizeBytes()
+	for c.bytes > c.maxBytes && c.runs.Len() > 1 {
+		c.runs.RemoveOldest()
+	}
+}
+
+func (c *cache) board(id string, now time.Time) (*boardMeta, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.boards.Get(id)
+	if ok && c.fresh(e.loaded, now) {
+		return e.meta, true
+	}
+	return nil, false
+}
+
+func (c *cache) putBoard(b *boardMeta, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.boards.Add(b.ID, boardEntry{meta: b, loaded: now})
+}
+
+func (c *cache) runList(id string, now time.Time) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lists.Get(id)
+	if ok && c.fresh(e.loaded, now) {
+		return e.keys, true
+	}
+	return nil, false
+}
+
+func (c *cache) putRunList(id string, keys []string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lists.Add(id, runListEntry{keys: keys, loaded: now})
+}
+
+// dropBoard forgets everything about a board.
+func (c *cache) dropBoard(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.boards.Remove(id)
+	c.lists.Remove(id)
+	prefix := digestPrefix(id)
+	for _, k := range c.runs.Keys() {
+		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
+			c.runs.Remove(k)
+		}
+	}
+}
+
+// Stats returns the cache counters.
+func (c *cache) Stats() CacheStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	s.Bytes = c.bytes
+	return s
+}
+
+// dropRunList forgets a board's run list (a run was added).
+func (c *cache) dropRunList(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lists.Remove(id)
+}

@@ -1,0 +1,104 @@
+package hosting
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on names that come from users.
+const (
+	maxRunLen   = 512
+	maxFileLen  = 255
+	maxNameLen  = 100
+	maxDescLen  = 2000
+	rootRunName = "."
+)
+
+// CleanRun validates a run name and returns its normal form: "/"-separated
+// (backslashes become slashes), no empty or "." segments, "." for the root.
+// Absolute paths, "..", NUL and control characters are refused.
+func CleanRun(run string) (string, error) {
+	if err := checkText("run name", run, maxRunLen); err != nil {
+		return "", err
+	}
+	run = strings.ReplaceAll(run, `\`, "/")
+	if strings.HasPrefix(run, "/") || (len(run) >= 2 && run[1] == ':') {
+		return "", Errorf(Invalid, "run name %q is an absolute path; give it relative to the log dir", run)
+	}
+	var segs []string
+	for _, seg := range strings.Split(run, "/") {
+		switch seg {
+		case "", ".":
+			continue
+		case "..":
+			return "", Errorf(Invalid, "run name %q contains \"..\"", run)
+		}
+		segs = append(segs, seg)
+	}
+	if len(segs) == 0 {
+		return rootRunName, nil
+	}
+	return strings.Join(segs, "/"), nil
+}
+
+// CleanFile validates an event file's base name.
+func CleanFile(file string) (string, error) {
+	if err := checkText("file name", file, maxFileLen); err != nil {
+		return "", err
+	}
+	if file == "" || file == "." || file == ".." || strings.ContainsAny(file, `/\`) {
+		return "", Errorf(Invalid, "file name %q must be a plain base name", file)
+	}
+	return file, nil
+}
+
+func checkText(what, s string, max int) error {
+	if s == "" && what == "file name" {
+		return Errorf(Invalid, "%s is empty", what)
+	}
+	if len(s) > max {
+		return Errorf(Invalid, "%s is %d bytes long; the limit is %d", what, len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return Errorf(Invalid, "%s is not valid UTF-8", what)
+	}
+	for _, r := range s {
+		if r == 0 || unicode.IsControl(r) {
+			return Errorf(Invalid, "%s %q contains a control character", what, s)
+		}
+	}
+	return nil
+}
+
+// escapeSegment turns a name into one store key segment, injectively.
+func escapeSegment(s string) string {
+	e := url.PathEscape(s)
+	if strings.HasPrefix(e, ".") {
+		e = "%2E" + e[1:]
+	}
+	return e
+}
+
+func unescapeSegment(s string) (string, error) { return url.PathUnescape(s) }
+
+func boardPrefix(id string) string { return "boards/" + id + "/" }
+func boardKey(id string) string    { return boardPrefix(id) + "board.json" }
+func digestPrefix(id string) string {
+	return boardPrefix(id) + "digest/"
+}
+func digestKey(id, run string) string {
+	h := sha256.Sum256([]byte(run))
+	return digestPrefix(id) + hex.EncodeToString(h[:16]) + ".pb"
+}
+func rawPrefix(id string) string { return boardPrefix(id) + "raw/" }
+func rawFilePrefix(id, run, file string) string {
+	return rawPrefix(id) + escapeSegment(run) + "/" + escapeSegment(file) + "/"
+}
+func rawPartKey(id, run, file string, off int64) string {
+	return fmt.Sprintf("%s%020d", rawFilePrefix(id, run, file), off)
+}

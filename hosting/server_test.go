@@ -1,0 +1,674 @@
+package hosting_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"tbhost/hosting"
+	"tbhost/hosting/storetest"
+	"tbhost/tfevents"
+)
+
+var fixtures = filepath.Join("..", "..", "shared", "fixtures")
+
+// expected is shared/fixtures/expected.json.
+type expected struct {
+	Files []struct {
+		Path               string `json:"path"`
+		Run                string `json:"run"`
+		Tags               []expectedTag
+		Truncated, Corrupt bool
+	} `json:"files"`
+}
+
+type expectedTag struct {
+	Tag       string   `json:"tag"`
+	Plugin    string   `json:"plugin"`
+	Count     int64    `json:"count"`
+	MinStep   int64    `json:"min_step"`
+	MaxStep   int64    `json:"max_step"`
+	Min       *float64 `json:"min"`
+	Max       *float64 `json:"max"`
+	Last      *float64 `json:"last"`
+	NonFinite int64    `json:"nonfinite"`
+}
+
+func loadExpected(t *testing.T) *expected {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(fixtures, "expected.json"))
+	if err != nil {
+		t.Fatalf("read expected.json: %v", err)
+	}
+	var e expected
+	if err := json.Unmarshal(data, &e); err != nil {
+		t.Fatal(err)
+	}
+	return &e
+}
+
+// api is a tiny HTTP client for the tests.
+type api struct {
+	t    testing.TB
+	base string
+}
+
+func (a api) do(method, path, token string, body io.Reader) (int, []byte) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if method == http.MethodPost || method == http.MethodPatch {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatalf("%s %s: read: %v", method, path, err)
+	}
+	return resp.StatusCode, data
+}
+
+func (a api) json(method, path, token string, body io.Reader, wantStatus int, v any) {
+	a.t.Helper()
+	status, data := a.do(method, path, token, body)
+	if status != wantStatus {
+		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, wantStatus, data)
+	}
+	if v != nil {
+		if err := json.Unmarshal(data, v); err != nil {
+			a.t.Fatalf("%s %s: decode %s: %v", method, path, data, err)
+		}
+	}
+}
+
+type created struct {
+	ID, URL, Token string
+	ViewKey        string `json:"view_key"`
+}
+
+func (a api) create(name string) created {
+	var c created
+	a.json("POST", "/api/boards", "", strings.NewReader(fmt.Sprintf(`{"name":%q}`, name)), http.StatusCreated, &c)
+	return c
+}
+
+func filePath(id, run, file string, off int64) string {
+	return fmt.Sprintf("/api/boards/%s/files?run=%s&file=%s&offset=%d", id, url.QueryEscape(run), url.QueryEscape(file), off)
+}
+
+// upload sends a whole log dir in chunks of chunk bytes and returns the
+// files it sent, by "run/file".
+func (a api) upload(b created, dir string, chunk int) map[string][]byte {
+	a.t.Helper()
+	runs, err := tfevents.WalkLogDir(dir)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	sent := map[string][]byte{}
+	for _, r := range runs {
+		for _, f := range r.Files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				a.t.Fatal(err)
+			}
+			base := filepath.Base(f)
+			for off := 0; off < len(data) || off == 0; off += chunk {
+				end := min(off+chunk, len(data))
+				a.json("PUT", filePath(b.ID, r.Name, base, int64(off)), b.Token, bytes.NewReader(data[off:end]), http.StatusOK, nil)
+				if end == len(data) {
+					break
+				}
+			}
+			sent[pathJoin(r.Name, base)] = data
+		}
+	}
+	return sent
+}
+
+func pathJoin(run, file string) string {
+	if run == "." {
+		return file
+	}
+	return run + "/" + file
+}
+
+type tagSummary struct {
+	Plugin    string   `json:"plugin"`
+	Count     int64    `json:"count"`
+	Kept      int      `json:"kept"`
+	MinStep   int64    `json:"min_step"`
+	MaxStep   int64    `json:"max_step"`
+	Min, Max  *float64 `json:"-"`
+	NonFinite int64    `json:"nonfinite"`
+}
+
+func (a api) tags(id string) map[string]map[string]tagSummary {
+	var out struct {
+		Runs map[string]map[string]tagSummary `json:"runs"`
+	}
+	a.json("GET", "/api/boards/"+id+"/tags", "", nil, http.StatusOK, &out)
+	return out.Runs
+}
+
+// rawExport returns the board's raw export, by path.
+func (a api) rawExport(id string) map[string][]byte {
+	a.t.Helper()
+	status, data := a.do("GET", "/api/boards/"+id+"/export/raw.tar.gz", "", nil)
+	if status != http.StatusOK {
+		a.t.Fatalf("raw export: status %d: %s", status, data)
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	out := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		out[h.Name] = b
+	}
+	return out
+}
+
+func sameFiles(t *testing.T, got, want map[string][]byte) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("export has %d files, want %d", len(got), len(want))
+	}
+	for name, w := range want {
+		if g, ok := got[name]; !ok {
+			t.Errorf("export lacks %s", name)
+		} else if !bytes.Equal(g, w) {
+			t.Errorf("export of %s: %d bytes differ from the %d uploaded", name, len(g), len(w))
+		}
+	}
+}
+
+// stores are the Store implementations the end-to-end tests run on.
+var stores = []struct {
+	name string
+	new  func(t *testing.T) hosting.Store
+}{
+	{"mem", func(t *testing.T) hosting.Store { return hosting.NewMemStore() }},
+	{"dir", func(t *testing.T) hosting.Store {
+		s, err := hosting.NewDirStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}},
+	{"gcs", func(t *testing.T) hosting.Store { return storetest.FakeGCSStore(t) }},
+}
+
+func startServer(t *testing.T, st hosting.Store) api {
+	t.Helper()
+	srv, err := hosting.NewServer(hosting.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return api{t: t, base: ts.URL}
+}
+
+// TestFixturesEndToEnd uploads every fixture log dir to a listening
+// server on each store and checks tags and counts against expected.json,
+// the CSV export of scalars, the byte-identical raw export, and that a
+// new server on the same store serves the same boards.
+func TestFixturesEndToEnd(t *testing.T) {
+	exp := loadExpected(t)
+	dirs, err := os.ReadDir(filepath.Join(fixtures, "real"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			store := st.new(t)
+			a := startServer(t, store)
+			boards := map[string]created{}
+			for i, d := range dirs {
+				b := a.create(d.Name())
+				boards[d.Name()] = b
+				sent := a.upload(b, filepath.Join(fixtures, "real", d.Name()), 1<<16+i*7919)
+				checkTags(t, a, exp, d.Name(), b.ID)
+				sameFiles(t, a.rawExport(b.ID), sent)
+			}
+			checkCSV(t, a, exp, boards)
+
+			// A new server on the same store serves the same boards.
+			b := startServer(t, store)
+			for name, bd := range boards {
+				if got, want := b.tags(bd.ID), a.tags(bd.ID); !equalJSON(got, want) {
+					t.Errorf("%s: a restarted server shows other tags", name)
+				}
+			}
+		})
+	}
+}
+
+func equalJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// checkTags compares a board's tags with expected.json's files under dir.
+func checkTags(t *testing.T, a api, exp *expected, dir, id string) {
+	t.Helper()
+	want := map[string]map[string]expectedTag{} // run -> tag -> sums
+	for _, f := range exp.Files {
+		run, ok := strings.CutPrefix(f.Run, dir)
+		if !ok || (run != "" && run[0] != '/') {
+			continue
+		}
+		run = strings.TrimPrefix(run, "/")
+		if run == "" {
+			run = "."
+		}
+		if want[run] == nil {
+			want[run] = map[string]expectedTag{}
+		}
+		for _, tg := range f.Tags {
+			w, seen := want[run][tg.Tag]
+			if !seen {
+				w = tg
+				w.Count = 0
+			}
+			w.Count += tg.Count
+			w.MinStep = min(w.MinStep, tg.MinStep)
+			w.MaxStep = max(w.MaxStep, tg.MaxStep)
+			want[run][tg.Tag] = w
+		}
+	}
+	got := a.tags(id)
+	for run, tags := range want {
+		for tag, w := range tags {
+			g, ok := got[run][tag]
+			if !ok {
+				t.Errorf("%s: run %q lacks tag %q", dir, run, tag)
+				continue
+			}
+			if g.Count != w.Count {
+				t.Errorf("%s: %s/%s count %d, want %d", dir, run, tag, g.Count, w.Count)
+			}
+			if w.Plugin != "" && g.Plugin != w.Plugin {
+				t.Errorf("%s: %s/%s plugin %q, want %q", dir, run, tag, g.Plugin, w.Plugin)
+			}
+			if g.Kept < 1 || int64(g.Kept) > g.Count {
+				t.Errorf("%s: %s/%s kept %d of %d", dir, run, tag, g.Kept, g.Count)
+			}
+		}
+	}
+	for run := range got {
+		if want[run] == nil {
+			t.Errorf("%s: unexpected run %q", dir, run)
+		}
+	}
+}
+
+// checkCSV exports some scalar series of every board as CSV and checks
+// that every value is there and that min, max and last agree.
+func checkCSV(t *testing.T, a api, exp *expected, boards map[string]created) {
+	t.Helper()
+	checked := 0
+	for _, f := range exp.Files {
+		dir, run, _ := strings.Cut(f.Run, "/")
+		if run == "" {
+			run = "."
+		}
+		b := boards[dir]
+		for _, tg := range f.Tags {
+			if tg.Plugin != "scalars" || tg.Count < 2 || checked > 40 {
+				continue
+			}
+			// Only series held by a single file of the run compare simply.
+			n := 0
+			for _, g := range exp.Files {
+				if g.Run == f.Run {
+					for _, x := range g.Tags {
+						if x.Tag == tg.Tag {
+							n++
+						}
+					}
+				}
+			}
+			if n != 1 {
+				continue
+			}
+			checked++
+			status, data := a.do("GET", fmt.Sprintf("/api/boards/%s/export/scalars?run=%s&tag=%s&format=csv", b.ID, url.QueryEscape(run), url.QueryEscape(tg.Tag)), "", nil)
+			if status != http.StatusOK {
+				t.Fatalf("csv %s %s: %d %s", run, tg.Tag, status, data)
+			}
+			rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows[0][0] != "Wall time" || rows[0][1] != "Step" || rows[0][2] != "Value" {
+				t.Errorf("csv header %q", rows[0])
+			}
+			if int64(len(rows)-1) != tg.Count {
+				t.Errorf("csv %s/%s: %d rows, want %d", f.Run, tg.Tag, len(rows)-1, tg.Count)
+				continue
+			}
+			mn, mx, last := math.Inf(1), math.Inf(-1), math.NaN()
+			for _, r := range rows[1:] {
+				v, err := strconv.ParseFloat(r[2], 64)
+				if err != nil {
+					t.Fatalf("csv value %q: %v", r[2], err)
+				}
+				if !math.IsNaN(v) && !math.IsInf(v, 0) {
+					mn, mx, last = min(mn, v), max(mx, v), v
+				}
+			}
+			if tg.Min != nil && (!close(mn, *tg.Min) || !close(mx, *tg.Max) || !close(last, *tg.Last)) {
+				t.Errorf("csv %s/%s: min/max/last %v/%v/%v, want %v/%v/%v", f.Run, tg.Tag, mn, mx, last, *tg.Min, *tg.Max, *tg.Last)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("checked only %d scalar series", checked)
+	}
+}
+
+func close(a, b float64) bool {
+	return a == b || math.Abs(a-b) <= 1e-6*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// TestCrashSafety fails the n-th store write for every n during an upload
+// and resumes from the offset the server reports: the board must end up
+// exactly as after an uninterrupted upload.
+func TestCrashSafety(t *testing.T) {
+	dir := filepath.Join(fixtures, "real", "orktes__go-tensorboard")
+	clean := startServer(t, hosting.NewMemStore())
+	cb := clean.create("clean")
+	want := clean.upload(cb, dir, 4096)
+	wantTags := clean.tags(cb.ID)
+
+	// Count the writes of a clean upload.
+	counter := storetest.NewFaulty(hosting.NewMemStore(), 0)
+	ca := startServer(t, counter)
+	ca.upload(ca.create("count"), dir, 4096)
+	writes := counter.Writes()
+	if writes < 4 {
+		t.Fatalf("only %d writes", writes)
+	}
+	for n := 1; n <= writes; n++ {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			f := storetest.NewFaulty(hosting.NewMemStore(), n)
+			a := startServer(t, f)
+			var b created
+			for tries := 0; b.ID == "" && tries < 3; tries++ {
+				status, body := a.do("POST", "/api/boards", "", strings.NewReader(`{"name":"faulty"}`))
+				if status == http.StatusCreated {
+					json.Unmarshal(body, &b)
+				}
+			}
+			uploadWithRetry(t, a, b, dir, 4096)
+			if got := a.tags(b.ID); !equalJSON(got, wantTags) {
+				t.Errorf("tags after a failure at write %d differ from a clean upload", n)
+			}
+			sameFiles(t, a.rawExport(b.ID), want)
+		})
+	}
+}
+
+// uploadWithRetry uploads like a client that, after any failed request,
+// asks the server for its offsets and resends from there.
+func uploadWithRetry(t *testing.T, a api, b created, dir string, chunk int) {
+	t.Helper()
+	runs, err := tfevents.WalkLogDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		for _, f := range r.Files {
+			data, _ := os.ReadFile(f)
+			base := filepath.Base(f)
+			off := int64(0)
+			for tries := 0; off < int64(len(data)) && tries < 1000; tries++ {
+				end := min(off+int64(chunk), int64(len(data)))
+				status, body := a.do("PUT", filePath(b.ID, r.Name, base, off), b.Token, bytes.NewReader(data[off:end]))
+				if status == http.StatusOK {
+					off = end
+					continue
+				}
+				var files struct{ Files []hosting.FileInfo }
+				a.json("GET", "/api/boards/"+b.ID+"/files", b.Token, nil, http.StatusOK, &files)
+				off = 0
+				for _, fi := range files.Files {
+					if fi.Run == r.Name && fi.File == base {
+						off = fi.Size
+					}
+				}
+				_ = body
+			}
+			if off != int64(len(data)) {
+				t.Fatalf("%s: stuck at offset %d", f, off)
+			}
+		}
+	}
+}
+
+// TestUploadRules covers the answers to bad uploads.
+func TestUploadRules(t *testing.T) {
+	srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore(), MaxRequestBytes: 1 << 20, MaxBoardBytes: 3 << 20, UploadToken: "sesame"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	a := api{t: t, base: ts.URL}
+	var b created
+	a.json("POST", "/api/boards", "sesame", strings.NewReader(`{"name":"rules"}`), http.StatusCreated, &b)
+	big := bytes.Repeat([]byte{0}, 1<<20+1)
+	tests := []struct {
+		name, run, file, token string
+		offset                 int64
+		body                   []byte
+		status                 int
+	}{
+		{"ok", "train", "events.out.tfevents.1", b.Token, 0, []byte("abc"), 200},
+		{"resend held bytes", "train", "events.out.tfevents.1", b.Token, 0, []byte("abc"), 200},
+		{"gap", "train", "events.out.tfevents.1", b.Token, 10, []byte("x"), 409},
+		{"dotdot", "../etc", "f.tfevents", b.Token, 0, []byte("x"), 400},
+		{"absolute", "/etc", "f.tfevents", b.Token, 0, []byte("x"), 400},
+		{"nul", "a\x00b", "f.tfevents", b.Token, 0, []byte("x"), 400},
+		{"file with slash", "a", "x/y", b.Token, 0, []byte("x"), 400},
+		{"control char", "a\nb", "f", b.Token, 0, []byte("x"), 400},
+		{"no token", "a", "f", "", 0, []byte("x"), 401},
+		{"wrong token", "a", "f", "nope", 0, []byte("x"), 403},
+		{"too large", "a", "f", b.Token, 0, big, 413},
+		{"negative offset", "a", "f", b.Token, -1, []byte("x"), 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := a.do("PUT", filePath(b.ID, tt.run, tt.file, tt.offset), tt.token, bytes.NewReader(tt.body))
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
+			}
+			var e struct {
+				Error  string
+				Offset *int64
+			}
+			if status != 200 {
+				if err := json.Unmarshal(body, &e); err != nil || e.Error == "" {
+					t.Errorf("error body %s is not {\"error\": ...}", body)
+				}
+			}
+			if status == 409 && (e.Offset == nil || *e.Offset != 3) {
+				t.Errorf("gap answer %s does not give offset 3", body)
+			}
+		})
+	}
+	t.Run("board limit", func(t *testing.T) {
+		chunk := bytes.Repeat([]byte{1}, 1<<20)
+		var statuses []int
+		for i := range 3 {
+			s, _ := a.do("PUT", filePath(b.ID, "big", "f", int64(i)<<20), b.Token, bytes.NewReader(chunk))
+			statuses = append(statuses, s)
+		}
+		if want := []int{200, 200, 413}; !equalJSON(statuses, want) {
+			t.Errorf("3 MiB more on a 3 MiB board that holds 3 bytes: statuses %v, want %v", statuses, want)
+		}
+	})
+	t.Run("create needs the upload token", func(t *testing.T) {
+		if s, _ := a.do("POST", "/api/boards", "", strings.NewReader(`{}`)); s != 401 {
+			t.Errorf("status %d, want 401", s)
+		}
+		if s, _ := a.do("POST", "/api/boards", "wrong", strings.NewReader(`{}`)); s != 403 {
+			t.Errorf("status %d, want 403", s)
+		}
+	})
+}
+
+// TestBoardLifecycle covers edit, private boards and delete.
+func TestBoardLifecycle(t *testing.T) {
+	a := startServer(t, hosting.NewMemStore())
+	b := a.create("first")
+	a.upload(b, filepath.Join(fixtures, "real", "orktes__go-tensorboard"), 1<<20)
+
+	var info hosting.BoardInfo
+	a.json("PATCH", "/api/boards/"+b.ID, b.Token, strings.NewReader(`{"name":"second","description":"**bold**"}`), 200, &info)
+	if info.Name != "second" || info.Description != "**bold**" {
+		t.Errorf("after edit: %+v", info)
+	}
+	if s, _ := a.do("PATCH", "/api/boards/"+b.ID, "bad", strings.NewReader(`{"name":"x"}`)); s != 403 {
+		t.Errorf("edit with a wrong token: %d", s)
+	}
+	if s, _ := a.do("PATCH", "/api/boards/"+b.ID, b.Token, strings.NewReader(`{"name":"`+strings.Repeat("x", 101)+`"}`)); s != 400 {
+		t.Errorf("101-char name: %d", s)
+	}
+	a.json("PATCH", "/api/boards/"+b.ID, b.Token, strings.NewReader(`{"private":true}`), 200, &info)
+	if info.ViewKey == "" {
+		t.Fatal("making a board private gave no view key")
+	}
+	for _, p := range []string{"/api/boards/" + b.ID + "/tags", "/api/boards/" + b.ID + "/export/raw.tar.gz", "/experiment/" + b.ID + "/data/runs"} {
+		if s, _ := a.do("GET", p, "", nil); s != 401 {
+			t.Errorf("private %s without key: %d", p, s)
+		}
+		if s, _ := a.do("GET", p+sep(p)+"key=wrong", "", nil); s != 403 {
+			t.Errorf("private %s with a wrong key: %d", p, s)
+		}
+		if s, body := a.do("GET", p+sep(p)+"key="+info.ViewKey, "", nil); s != 200 {
+			t.Errorf("private %s with the key: %d %s", p, s, body)
+		}
+	}
+	if s, _ := a.do("DELETE", "/api/boards/"+b.ID, "", nil); s != 401 {
+		t.Errorf("delete without token: %d", s)
+	}
+	if s, _ := a.do("DELETE", "/api/boards/"+b.ID, b.Token, nil); s != 204 {
+		t.Errorf("delete: %d", s)
+	}
+	if s, _ := a.do("GET", "/api/boards/"+b.ID, b.Token, nil); s != 404 {
+		t.Errorf("deleted board: %d", s)
+	}
+}
+
+func sep(p string) string {
+	if strings.Contains(p, "?") {
+		return "&"
+	}
+	return "?"
+}
+
+// TestConcurrentUploadsAndReads runs uploads to several runs and boards
+// while reading them (run with -race).
+func TestConcurrentUploadsAndReads(t *testing.T) {
+	a := startServer(t, hosting.NewMemStore())
+	var wg sync.WaitGroup
+	for i := range 4 {
+		b := a.create(fmt.Sprint("board", i))
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			a.upload(b, filepath.Join(fixtures, "real", "janosh__tensorboard-reducer"), 2048)
+		}()
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				a.do("GET", "/api/boards/"+b.ID+"/tags", "", nil)
+				a.do("GET", "/api/boards/"+b.ID, "", nil)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestScalarQuery checks the native scalar API on a generated series with
+// a spike: the spike shows at every width.
+func TestScalarQuery(t *testing.T) {
+	var buf bytes.Buffer
+	w := tfevents.NewWriter(&buf)
+	for step := range int64(50000) {
+		v := math.Sin(float64(step) / 100)
+		if step == 31337 {
+			v = 1000
+		}
+		if err := w.WriteScalar("loss", step, 1e9+float64(step), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := startServer(t, hosting.NewMemStore())
+	b := a.create("spike")
+	a.json("PUT", filePath(b.ID, "train", "events.out.tfevents.1", 0), b.Token, bytes.NewReader(buf.Bytes()), 200, nil)
+	for _, width := range []int{10, 100, 1000} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			var res struct {
+				Points [][3]float64 `json:"points"`
+				Stats  struct {
+					Count int64
+					Max   float64
+				}
+			}
+			a.json("GET", fmt.Sprintf("/api/boards/%s/scalars?run=train&tag=loss&width=%d", b.ID, width), "", nil, 200, &res)
+			if len(res.Points) == 0 || len(res.Points) > 4*width+8 {
+				t.Errorf("%d points for width %d", len(res.Points), width)
+			}
+			if !sort.SliceIsSorted(res.Points, func(i, j int) bool { return res.Points[i][1] < res.Points[j][1] }) {
+				t.Error("points not sorted by step")
+			}
+			var spike bool
+			for _, p := range res.Points {
+				spike = spike || p[2] == 1000
+			}
+			if !spike || res.Stats.Max != 1000 || res.Stats.Count != 50000 {
+				t.Errorf("spike shown %v, stats %+v", spike, res.Stats)
+			}
+		})
+	}
+}

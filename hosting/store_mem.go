@@ -1,0 +1,174 @@
+package hosting
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// MemStore is a Store held in memory, for tests. It is safe for concurrent
+// use. Generations are unique across the store and increase with every
+// write.
+type MemStore struct {
+	mu      sync.RWMutex
+	objects map[string]memObject
+	lastGen int64
+}
+
+// memObject is one stored object. Its data is never modified after it is
+// stored, so readers may share it.
+type memObject struct {
+	data []byte
+	gen  int64
+}
+
+// NewMemStore returns an empty in-memory store.
+func NewMemStore() *MemStore {
+	return &MemStore{objects: make(map[string]memObject)}
+}
+
+var _ Store = (*MemStore)(nil)
+
+// put stores a copy of data at key; the caller holds s.mu.
+func (s *MemStore) put(key string, data []byte) int64 {
+	s.lastGen++
+	s.objects[key] = memObject{data: bytes.Clone(data), gen: s.lastGen}
+	return s.lastGen
+}
+
+// Put writes the object at key, replacing any object there.
+func (s *MemStore) Put(ctx context.Context, key string, data []byte) error {
+	if err := checkStoreKey("put", key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.put(key, data)
+	return nil
+}
+
+// PutIf writes the object at key only if its current generation is gen
+// (0: the object must not exist).
+func (s *MemStore) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
+	if err := checkStoreKey("put", key); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("put %s: %w", key, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur := s.objects[key].gen; cur != gen {
+		return 0, generationConflict(key, gen)
+	}
+	return s.put(key, data), nil
+}
+
+// Get returns a copy of the object and its generation.
+func (s *MemStore) Get(ctx context.Context, key string) ([]byte, int64, error) {
+	if err := checkStoreKey("get", key); err != nil {
+		return nil, 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("get %s: %w", key, err)
+	}
+	s.mu.RLock()
+	o, ok := s.objects[key]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, 0, objectNotFound("get", key, nil)
+	}
+	return bytes.Clone(o.data), o.gen, nil
+}
+
+// Open streams the object from offset off. An offset equal to the size gives
+// an empty reader; a larger one is an error of kind Invalid.
+func (s *MemStore) Open(ctx context.Context, key string, off int64) (io.ReadCloser, error) {
+	if err := checkStoreKey("open", key); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open %s: %w", key, err)
+	}
+	s.mu.RLock()
+	o, ok := s.objects[key]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, objectNotFound("open", key, nil)
+	}
+	if err := checkOffset(key, off, int64(len(o.data))); err != nil {
+		return nil, err
+	}
+	return &ctxReader{ctx: ctx, r: bytes.NewReader(o.data[off:])}, nil
+}
+
+// List returns the objects whose keys start with prefix, sorted by key.
+func (s *MemStore) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	if err := checkStorePrefix(prefix); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	s.mu.RLock()
+	var out []ObjectInfo
+	for k, o := range s.objects {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, ObjectInfo{Key: k, Size: int64(len(o.data))})
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Delete removes the object; deleting a missing object is not an error.
+func (s *MemStore) Delete(ctx context.Context, key string) error {
+	if err := checkStoreKey("delete", key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	s.mu.Lock()
+	delete(s.objects, key)
+	s.mu.Unlock()
+	return nil
+}
+
+// Ping always succeeds unless ctx is done.
+func (s *MemStore) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// ctxReader is a reader that fails once its context is done, so that a
+// stream opened with a context stops when the context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+	c   io.Closer // may be nil
+}
+
+func (r *ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
+func (r *ctxReader) Close() error {
+	if r.c == nil {
+		return nil
+	}
+	return r.c.Close()
+}

@@ -1,0 +1,785 @@
+package hosting
+
+import (
+	"bytes"
+	"html"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"tbhost/sampler"
+)
+
+// TensorBoard-compatible data API (tfevents-format.md §9), served per board
+// under /experiment/:id/data/. Answers have the shapes TensorBoard's own
+// backend gives, so that its dashboards (and scripts written against them)
+// work against a hosted board.
+
+// Request-time downsampling, as TensorBoard's plugins do by default.
+const (
+	tbHistogramSamples    = 51
+	tbDistributionSamples = 501
+)
+
+// distributionBPS are the basis points (of 10000) of a compressed
+// histogram: the normal CDF at -inf, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, +inf
+// standard deviations.
+var distributionBPS = [...]float64{0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000}
+
+// tbPlugins lists the dashboards plugins_listing reports, in tab order.
+var tbPlugins = []struct{ name, tab string }{
+	{"scalars", "Scalars"},
+	{"images", "Images"},
+	{"audio", "Audio"},
+	{"graphs", "Graphs"},
+	{"distributions", "Distributions"},
+	{"histograms", "Histograms"},
+	{"text", "Text"},
+	{"pr_curves", "PR Curves"},
+	{"hparams", "HParams"},
+}
+
+func (s *Server) tensorboardRoutes(r *gin.Engine) {
+	g := r.Group("/experiment/:id/data")
+	g.GET("/environment", s.errorHandler(s.tbEnvironment))
+	g.GET("/runs", s.errorHandler(s.tbRuns))
+	g.GET("/plugins_listing", s.errorHandler(s.tbPluginsListing))
+
+	g.GET("/plugin/scalars/tags", s.errorHandler(s.tbTags(isScalarTag, tbTagEntry)))
+	g.GET("/plugin/scalars/scalars", s.errorHandler(s.tbScalars))
+	g.POST("/plugin/scalars/scalars_multirun", s.errorHandler(s.tbScalarsMultirun))
+
+	g.GET("/plugin/histograms/tags", s.errorHandler(s.tbTags(pluginIs("histograms"), tbTagEntry)))
+	g.GET("/plugin/histograms/histograms", s.errorHandler(s.tbHistograms))
+	g.GET("/plugin/distributions/tags", s.errorHandler(s.tbTags(pluginIs("histograms"), tbTagEntry)))
+	g.GET("/plugin/distributions/distributions", s.errorHandler(s.tbDistributions))
+
+	g.GET("/plugin/images/tags", s.errorHandler(s.tbTags(pluginIs("images"), tbSampledTagEntry(imageCount))))
+	g.GET("/plugin/images/images", s.errorHandler(s.tbImages))
+	g.GET("/plugin/images/individualImage", s.errorHandler(s.tbIndividualBlob("images")))
+
+	g.GET("/plugin/audio/tags", s.errorHandler(s.tbTags(pluginIs("audio"), tbSampledTagEntry(audioCount))))
+	g.GET("/plugin/audio/audio", s.errorHandler(s.tbAudio))
+	g.GET("/plugin/audio/individualAudio", s.errorHandler(s.tbIndividualBlob("audio")))
+
+	g.GET("/plugin/text/tags", s.errorHandler(s.tbTextTags))
+	g.GET("/plugin/text/text", s.errorHandler(s.tbText))
+
+	g.GET("/plugin/pr_curves/tags", s.errorHandler(s.tbTags(pluginIs("pr_curves"), tbTagEntry)))
+	g.GET("/plugin/pr_curves/pr_curves", s.errorHandler(s.tbPRCurves))
+}
+
+// isScalarTag reports whether a series holds scalars.
+func isScalarTag(t sampler.TagInfo) bool { return t.Stats != nil }
+
+func pluginIs(p string) func(sampler.TagInfo) bool {
+	return func(t sampler.TagInfo) bool { return t.Plugin == p && t.Stats == nil }
+}
+
+// isGraphPlugin reports whether a plugin name is one the graphs dashboard shows.
+func isGraphPlugin(p string) bool {
+	return p == "graphs" || strings.HasPrefix(p, "graph_")
+}
+
+// tbBoardRuns loads the board and its runs, and answers 304 when the client
+// has this version. done reports that the answer is sent.
+func (s *Server) tbBoardRuns(c *gin.Context) (b *boardMeta, runs []*runState, done bool, err error) {
+	b, err = s.readableBoard(c)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	runs, err = s.boardRuns(c.Request.Context(), b.ID)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return b, runs, notModified(c, b, runs...), nil
+}
+
+func (s *Server) tbEnvironment(c *gin.Context) error {
+	b, err := s.readableBoard(c)
+	if err != nil {
+		return err
+	}
+	if notModified(c, b) {
+		return nil
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"data_location":          boardURL(b.ID),
+		"window_title":           b.Name,
+		"experiment_name":        b.Name,
+		"experiment_description": b.Description,
+		"creation_time":          Float(float64(b.Created.UnixNano()) / 1e9),
+	})
+	return nil
+}
+
+func (s *Server) tbRuns(c *gin.Context) error {
+	_, runs, done, err := s.tbBoardRuns(c)
+	if err != nil || done {
+		return err
+	}
+	names := make([]string, 0, len(runs))
+	for _, r := range runs {
+		names = append(names, r.d.Run)
+	}
+	sort.Strings(names)
+	c.JSON(http.StatusOK, names)
+	return nil
+}
+
+// boardPlugins reports which dashboards have data on the board.
+func boardPlugins(runs []*runState) map[string]bool {
+	has := map[string]bool{}
+	for _, r := range runs {
+		if len(r.d.Hparams) > 0 {
+			has["hparams"] = true
+		}
+		for _, t := range r.s.Tags() {
+			switch {
+			case t.Stats != nil:
+				has["scalars"] = true
+			case t.Plugin == "histograms":
+				has["histograms"], has["distributions"] = true, true
+			case isGraphPlugin(t.Plugin):
+				has["graphs"] = true
+			default:
+				has[t.Plugin] = true
+			}
+		}
+	}
+	return has
+}
+
+func (s *Server) tbPluginsListing(c *gin.Context) error {
+	_, runs, done, err := s.tbBoardRuns(c)
+	if err != nil || done {
+		return err
+	}
+	has := boardPlugins(runs)
+	// Written by hand to keep TensorBoard's tab order (a Go map would sort).
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, p := range tbPlugins {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(strconv.Quote(p.name))
+		buf.WriteString(`:{"enabled":`)
+		buf.WriteString(strconv.FormatBool(has[p.name]))
+		buf.WriteString(`,"tab_name":`)
+		buf.WriteString(strconv.Quote(p.tab))
+		buf.WriteString(`,"disable_reload":false,"remove_dom":false}`)
+	}
+	buf.WriteByte('}')
+	c.Data(http.StatusOK, "application/json; charset=utf-8", buf.Bytes())
+	return nil
+}
+
+// tbTagInfo is a tag in a plugin's tags answer.
+type tbTagInfo struct {
+	DisplayName string `json:"displayName"`
+	Description string `json:"description"`
+	Samples     *int   `json:"samples,omitempty"`
+}
+
+func tbTagEntry(r *runState, t sampler.TagInfo) (tbTagInfo, error) {
+	e := tbTagInfo{}
+	if m := r.d.Tags[t.Tag]; m != nil {
+		e.DisplayName = m.DisplayName
+		// TensorBoard sends the description as HTML rendered from Markdown;
+		// escaped text is the safe subset of that.
+		e.Description = html.EscapeString(m.Description)
+	}
+	return e, nil
+}
+
+// tbSampledTagEntry adds "samples": the most images (or clips) in one step.
+func tbSampledTagEntry(count func(decodedItem) int) func(*runState, sampler.TagInfo) (tbTagInfo, error) {
+	return func(r *runState, t sampler.TagInfo) (tbTagInfo, error) {
+		e, _ := tbTagEntry(r, t)
+		its, err := items(r, t.Tag)
+		if err != nil {
+			return e, err
+		}
+		n := 0
+		for _, x := range its {
+			n = max(n, count(x))
+		}
+		e.Samples = &n
+		return e, nil
+	}
+}
+
+func imageCount(x decodedItem) int { return max(len(x.it.Strings)-2, 0) }
+
+func audioCount(x decodedItem) int { return (len(x.it.Strings) + 1) / 2 }
+
+// tbTags answers {run: {tag: info}} for the tags match selects; runs with
+// no such tag are left out.
+func (s *Server) tbTags(match func(sampler.TagInfo) bool, entry func(*runState, sampler.TagInfo) (tbTagInfo, error)) handlerFunc {
+	return func(c *gin.Context) error {
+		_, runs, done, err := s.tbBoardRuns(c)
+		if err != nil || done {
+			return err
+		}
+		out := map[string]map[string]tbTagInfo{}
+		for _, r := range runs {
+			for _, t := range r.s.Tags() {
+				if !match(t) {
+					continue
+				}
+				e, err := entry(r, t)
+				if err != nil {
+					return err
+				}
+				if out[r.d.Run] == nil {
+					out[r.d.Run] = map[string]tbTagInfo{}
+				}
+				out[r.d.Run][t.Tag] = e
+			}
+		}
+		c.JSON(http.StatusOK, out)
+		return nil
+	}
+}
+
+func (s *Server) tbTextTags(c *gin.Context) error {
+	_, runs, done, err := s.tbBoardRuns(c)
+	if err != nil || done {
+		return err
+	}
+	out := map[string][]string{}
+	for _, r := range runs {
+		for _, t := range r.s.Tags() {
+			if t.Plugin == "text" && t.Stats == nil {
+				out[r.d.Run] = append(out[r.d.Run], t.Tag) // Tags() is sorted
+			}
+		}
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// scalarRows returns the scalar reservoir of (r, tag) as [wall, step, value]
+// rows; ok is false when the run has no scalar series tag.
+func scalarRows(r *runState, tag string) (rows []triple, ok bool) {
+	for _, t := range r.s.Tags() {
+		if t.Tag == tag {
+			ok = isScalarTag(t)
+			break
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	pts := r.s.Scalars(tag)
+	rows = make([]triple, 0, len(pts))
+	for _, p := range pts {
+		rows = append(rows, triple{p.Wall, float64(p.Step), p.Value})
+	}
+	return rows, true
+}
+
+func (s *Server) tbScalars(c *gin.Context) error {
+	b, r, tag, err := s.seriesRequest(c)
+	if err != nil {
+		return err
+	}
+	format := c.DefaultQuery("format", "json")
+	if format != "json" && format != "csv" {
+		return Errorf(Invalid, "format=%q: give format=json or format=csv", format)
+	}
+	if notModified(c, b, r) {
+		return nil
+	}
+	rows, ok := scalarRows(r, tag)
+	if !ok {
+		return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
+	}
+	if format == "csv" {
+		buf := make([]byte, 0, 32+40*len(rows))
+		buf = append(buf, "Wall time,Step,Value\n"...)
+		for _, p := range rows {
+			buf = appendCSVFloat(buf, p[0])
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, int64(p[1]), 10)
+			buf = append(buf, ',')
+			buf = appendCSVFloat(buf, p[2])
+			buf = append(buf, '\n')
+		}
+		c.Data(http.StatusOK, "text/csv; charset=utf-8", buf)
+		return nil
+	}
+	c.JSON(http.StatusOK, rows)
+	return nil
+}
+
+// appendCSVFloat appends v for a CSV cell, non-finite values spelled as in JSON.
+func appendCSVFloat(b []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(b, "NaN"...)
+	case math.IsInf(v, 1):
+		return append(b, "Infinity"...)
+	case math.IsInf(v, -1):
+		return append(b, "-Infinity"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// maxMultirun bounds the runs of one scalars_multirun request.
+const maxMultirun = 1000
+
+func (s *Server) tbScalarsMultirun(c *gin.Context) error {
+	b, err := s.readableBoard(c)
+	if err != nil {
+		return err
+	}
+	if err := c.Request.ParseMultipartForm(1 << 20); err != nil && err != http.ErrNotMultipart {
+		return Errorf(Invalid, "read the form: %w", err)
+	}
+	tag := c.Request.PostFormValue("tag")
+	if tag == "" {
+		return Errorf(Invalid, "give the tag as the form field tag")
+	}
+	names := append(c.Request.PostForm["runs"], c.Request.PostForm["runs[]"]...)
+	if len(names) > maxMultirun {
+		return Errorf(Invalid, "%d runs requested; ask for at most %d at a time", len(names), maxMultirun)
+	}
+	out := map[string][]triple{}
+	for _, name := range names {
+		r, err := s.findRun(c.Request.Context(), b.ID, name)
+		if KindOf(err) == NotFound || KindOf(err) == Invalid {
+			continue // TensorBoard leaves out runs that lack the tag
+		}
+		if err != nil {
+			return err
+		}
+		if rows, ok := scalarRows(r, tag); ok {
+			out[name] = rows
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// downsample keeps at most k items, evenly spaced, the first and last included.
+func downsample[T any](xs []T, k int) []T {
+	n := len(xs)
+	if n <= k || k <= 0 {
+		return xs
+	}
+	if k == 1 {
+		return xs[n-1:]
+	}
+	out := make([]T, k)
+	for i := range k {
+		out[i] = xs[int(math.Round(float64(i)*float64(n-1)/float64(k-1)))]
+	}
+	return out
+}
+
+// tbRow is TensorBoard's [wall_time, step, data] row.
+type tbRow [3]any
+
+func (s *Server) tbHistograms(c *gin.Context) error {
+	_, _, its, done, err := s.pluginItems(c, "histograms")
+	if err != nil || done {
+		return err
+	}
+	its = downsample(its, tbHistogramSamples)
+	out := make([]tbRow, 0, len(its))
+	for _, x := range its {
+		out = append(out, tbRow{Float(x.Wall), x.Step, histogramRows(x.it)})
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) tbDistributions(c *gin.Context) error {
+	_, _, its, done, err := s.pluginItems(c, "histograms")
+	if err != nil || done {
+		return err
+	}
+	its = downsample(its, tbDistributionSamples)
+	out := make([]tbRow, 0, len(its))
+	for _, x := range its {
+		out = append(out, tbRow{Float(x.Wall), x.Step, compressHistogram(histogramRows(x.it))})
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// bpValue is one [basis_point, value] pair of a compressed histogram.
+type bpValue [2]Float
+
+// compressHistogram gives the values of the histogram at distributionBPS:
+// the cumulative count is scaled to 10000 and each basis point is placed by
+// linear interpolation within the bucket that reaches it (TensorBoard's
+// compressor). Basis points past the last bucket get the right edge.
+func compressHistogram(rows []triple) []bpValue {
+	out := make([]bpValue, 0, len(distributionBPS))
+	if len(rows) == 0 {
+		for _, bp := range distributionBPS {
+			out = append(out, bpValue{Float(bp), 0})
+		}
+		return out
+	}
+	lo, hi := rows[0][0], rows[len(rows)-1][1]
+	var total float64
+	for _, r := range rows {
+		total += r[2]
+	}
+	if total == 0 {
+		total = 1
+	}
+	last := distributionBPS[len(distributionBPS)-1]
+	cum := make([]float64, len(rows))
+	var acc float64
+	for i, r := range rows {
+		acc += r[2] * last / total
+		cum[i] = acc
+	}
+	j := 0
+	for j < len(distributionBPS) {
+		bp := distributionBPS[j]
+		// First bucket whose cumulative weight exceeds bp.
+		i := sort.Search(len(cum), func(k int) bool { return cum[k] > bp })
+		placed := false
+		for ; i < len(cum); i++ {
+			prev := 0.0
+			if i > 0 {
+				prev = cum[i-1]
+			}
+			if cum[i] == prev {
+				continue // an empty bucket: nothing to interpolate in
+			}
+			left := lo
+			if i > 0 && prev != 0 {
+				left = max(rows[i-1][1], lo)
+			}
+			right := min(rows[i][1], hi)
+			v := left + (bp-prev)*(right-left)/(cum[i]-prev)
+			out = append(out, bpValue{Float(bp), Float(v)})
+			placed = true
+			break
+		}
+		if !placed {
+			break
+		}
+		j++
+	}
+	for ; j < len(distributionBPS); j++ {
+		out = append(out, bpValue{Float(distributionBPS[j]), Float(hi)})
+	}
+	return out
+}
+
+// blobQuery is the query string of an individualImage/individualAudio URL.
+// It carries the view key when the request did, so that the link works on
+// a private board.
+func blobQuery(c *gin.Context, run, sha string) string {
+	v := url.Values{"blob": {sha}, "run": {run}}
+	if k := c.Query("key"); k != "" {
+		v.Set("key", k)
+	}
+	return v.Encode()
+}
+
+func (s *Server) tbImages(c *gin.Context) error {
+	_, r, its, done, err := s.pluginItems(c, "images")
+	if err != nil || done {
+		return err
+	}
+	sample, err := queryInt(c, "sample", 0)
+	if err != nil {
+		return err
+	}
+	if sample < 0 {
+		return Errorf(Invalid, "sample=%d is negative", sample)
+	}
+	type image struct {
+		WallTime Float  `json:"wall_time"`
+		Step     int64  `json:"step"`
+		Width    int    `json:"width"`
+		Height   int    `json:"height"`
+		Query    string `json:"query"`
+	}
+	out := make([]image, 0, len(its))
+	for _, x := range its {
+		ss := x.it.Strings
+		if int64(len(ss)) < 3+sample {
+			continue
+		}
+		im := image{WallTime: Float(x.Wall), Step: x.Step, Query: blobQuery(c, r.d.Run, blobSHA(ss[2+sample]))}
+		im.Width, _ = strconv.Atoi(string(ss[0]))
+		im.Height, _ = strconv.Atoi(string(ss[1]))
+		out = append(out, im)
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) tbAudio(c *gin.Context) error {
+	_, r, its, done, err := s.pluginItems(c, "audio")
+	if err != nil || done {
+		return err
+	}
+	sample, err := queryInt(c, "sample", 0)
+	if err != nil {
+		return err
+	}
+	if sample < 0 {
+		return Errorf(Invalid, "sample=%d is negative", sample)
+	}
+	type clip struct {
+		WallTime    Float  `json:"wall_time"`
+		Step        int64  `json:"step"`
+		Label       string `json:"label"`
+		ContentType string `json:"contentType"`
+		Query       string `json:"query"`
+	}
+	out := make([]clip, 0, len(its))
+	for _, x := range its {
+		i := 2 * sample
+		ss := x.it.Strings
+		if int64(len(ss)) <= i {
+			continue
+		}
+		cl := clip{WallTime: Float(x.Wall), Step: x.Step, ContentType: audioType(x.it.ContentType), Query: blobQuery(c, r.d.Run, blobSHA(ss[i]))}
+		if i+1 < int64(len(ss)) {
+			cl.Label = html.EscapeString(string(ss[i+1]))
+		}
+		out = append(out, cl)
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func audioType(ct string) string {
+	if ct == "" {
+		return "audio/wav"
+	}
+	return ct
+}
+
+var shaPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// findBlob looks for the image or audio clip whose SHA-256 is want in the
+// given runs' reservoirs of plugin ("images" or "audio"). It returns the
+// bytes and their content type.
+func findBlob(runs []*runState, plugin, want string) ([]byte, string, bool, error) {
+	for _, r := range runs {
+		for _, t := range r.s.Tags() {
+			if t.Plugin != plugin || t.Stats != nil {
+				continue
+			}
+			its, err := items(r, t.Tag)
+			if err != nil {
+				return nil, "", false, err
+			}
+			for _, x := range its {
+				ss := x.it.Strings
+				step := 1
+				if plugin == "images" {
+					if len(ss) < 2 {
+						continue
+					}
+					ss = ss[2:]
+				} else {
+					step = 2 // (clip, label) rows
+				}
+				for i := 0; i < len(ss); i += step {
+					if blobSHA(ss[i]) != want {
+						continue
+					}
+					if plugin == "audio" {
+						return ss[i], audioType(x.it.ContentType), true, nil
+					}
+					return ss[i], http.DetectContentType(ss[i]), true, nil
+				}
+			}
+		}
+	}
+	return nil, "", false, nil
+}
+
+// tbIndividualBlob serves individualImage / individualAudio: the bytes named
+// by ?blob=<sha256>, looked up in ?run= (or in every run when run is absent).
+func (s *Server) tbIndividualBlob(plugin string) handlerFunc {
+	return func(c *gin.Context) error {
+		b, err := s.readableBoard(c)
+		if err != nil {
+			return err
+		}
+		want := strings.ToLower(c.Query("blob"))
+		if !shaPattern.MatchString(want) {
+			return Errorf(Invalid, "give the %s as ?blob=<sha256 in hex>&run=RUN, as the query of the listing gives it", strings.TrimSuffix(plugin, "s"))
+		}
+		var runs []*runState
+		if run := c.Query("run"); run != "" {
+			r, err := s.findRun(c.Request.Context(), b.ID, run)
+			if err != nil {
+				return err
+			}
+			runs = []*runState{r}
+		} else if runs, err = s.boardRuns(c.Request.Context(), b.ID); err != nil {
+			return err
+		}
+		data, ct, ok, err := findBlob(runs, plugin, want)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(NotFound, "board %s has no %s %s", b.ID, strings.TrimSuffix(plugin, "s"), want)
+		}
+		if b.Private {
+			c.Header("Cache-Control", "private, max-age=31536000, immutable")
+		} else {
+			c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		c.Data(http.StatusOK, ct, data)
+		return nil
+	}
+}
+
+func (s *Server) tbText(c *gin.Context) error {
+	_, _, its, done, err := s.pluginItems(c, "text")
+	if err != nil || done {
+		return err
+	}
+	type text struct {
+		WallTime    Float      `json:"wall_time"`
+		Step        int64      `json:"step"`
+		Text        string     `json:"text"`
+		StringArray [][]string `json:"string_array"`
+	}
+	out := make([]text, 0, len(its))
+	for _, x := range its {
+		strs := make([]string, len(x.it.Strings))
+		for i, b := range x.it.Strings {
+			strs[i] = string(b)
+		}
+		out = append(out, text{WallTime: Float(x.Wall), Step: x.Step, Text: renderText(strs), StringArray: textTable(strs, x.it.Shape)})
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// renderText renders strings as simple, escaped HTML: one paragraph per
+// string (TensorBoard renders Markdown; escaping keeps the page safe).
+func renderText(strs []string) string {
+	var sb strings.Builder
+	for _, s := range strs {
+		sb.WriteString("<p>")
+		sb.WriteString(strings.ReplaceAll(html.EscapeString(s), "\n", "<br>"))
+		sb.WriteString("</p>")
+	}
+	return sb.String()
+}
+
+// textTable shapes strings as rows: rank 0 and rank 1 give one string per
+// row, higher ranks one row per leading index with the last dimension as
+// columns.
+func textTable(strs []string, shape []int64) [][]string {
+	cols := 1
+	if len(shape) >= 2 && shape[len(shape)-1] > 0 {
+		cols = int(shape[len(shape)-1])
+	}
+	rows := make([][]string, 0, (len(strs)+cols-1)/cols)
+	for i := 0; i < len(strs); i += cols {
+		rows = append(rows, strs[i:min(i+cols, len(strs))])
+	}
+	return rows
+}
+
+// tbPRCurve is one pr_curves entry in TensorBoard's shape.
+type tbPRCurve struct {
+	WallTime       Float   `json:"wall_time"`
+	Step           int64   `json:"step"`
+	Precision      []Float `json:"precision"`
+	Recall         []Float `json:"recall"`
+	Thresholds     []Float `json:"thresholds"`
+	TruePositives  []Float `json:"true_positives"`
+	FalsePositives []Float `json:"false_positives"`
+	TrueNegatives  []Float `json:"true_negatives"`
+	FalseNegatives []Float `json:"false_negatives"`
+}
+
+// prCurve splits a [6, n] pr_curves tensor (rows TP, FP, TN, FN,
+// precision, recall) into its columns.
+func prCurve(x decodedItem) tbPRCurve {
+	n := len(x.it.Floats) / 6
+	row := func(i int) []Float {
+		out := make([]Float, n)
+		for j := range n {
+			out[j] = Float(x.it.Floats[i*n+j])
+		}
+		return out
+	}
+	pc := tbPRCurve{WallTime: Float(x.Wall), Step: x.Step, TruePositives: row(0), FalsePositives: row(1),
+		TrueNegatives: row(2), FalseNegatives: row(3), Precision: row(4), Recall: row(5), Thresholds: make([]Float, n)}
+	for j := range n {
+		if n > 1 {
+			pc.Thresholds[j] = Float(float64(j) / float64(n-1))
+		}
+	}
+	return pc
+}
+
+// tbPRCurves answers {run: [entry...]} for the tag in each ?run= given
+// (TensorBoard's pr_curves route takes several runs).
+func (s *Server) tbPRCurves(c *gin.Context) error {
+	b, err := s.readableBoard(c)
+	if err != nil {
+		return err
+	}
+	names, tag := c.QueryArray("run"), c.Query("tag")
+	if len(names) == 0 || tag == "" {
+		return Errorf(Invalid, "give the series as ?run=RUN&tag=TAG (run may repeat)")
+	}
+	runs := make([]*runState, 0, len(names))
+	for _, name := range names {
+		r, err := s.findRun(c.Request.Context(), b.ID, name)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	if notModified(c, b, runs...) {
+		return nil
+	}
+	out := map[string][]tbPRCurve{}
+	for i, r := range runs {
+		if !hasPluginTag(r, tag, "pr_curves") {
+			return Errorf(NotFound, "run %q has no pr_curves tag %q", r.d.Run, tag)
+		}
+		its, err := items(r, tag)
+		if err != nil {
+			return err
+		}
+		curves := make([]tbPRCurve, 0, len(its))
+		for _, x := range its {
+			curves = append(curves, prCurve(x))
+		}
+		out[names[i]] = curves
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func hasPluginTag(r *runState, tag, plugin string) bool {
+	for _, t := range r.s.Tags() {
+		if t.Tag == tag {
+			return t.Plugin == plugin && t.Stats == nil
+		}
+	}
+	return false
+}
