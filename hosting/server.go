@@ -48,8 +48,10 @@ type Server struct {
 	now    func() time.Time
 	locks  [256]sync.Mutex // striped by (board, run): one ingest at a time per run
 	router *gin.Engine
-	// Metrics observes requests and ingest (nil: none).
+	// Metrics observes ingest and store errors (nil: none).
 	Metrics Metrics
+	// observe, when set (EnableOps), wraps every request.
+	observe gin.HandlerFunc
 }
 
 // Metrics receives what the server counts; cmd/tbhost wires Prometheus.
@@ -191,7 +193,11 @@ func queryInt(c *gin.Context, name string, def int64) (int64, error) {
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery())
+	r.Use(gin.Recovery(), func(c *gin.Context) {
+		if s.observe != nil {
+			s.observe(c)
+		}
+	})
 	r.HandleMethodNotAllowed = true
 
 	api := r.Group("/api")

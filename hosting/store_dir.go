@@ -256,14 +256,14 @@ func noteDirGen(g int64) {
 // concurrent Delete may remove an empty dir between the two steps: retry.
 func (s *DirStore) createTemp(dir string) (*os.File, error) {
 	var err error
-	for range 10 {
-		if err = s.mkdirs(dir); err != nil {
-			return nil, err
-		}
-		var f *os.File
-		f, err = os.CreateTemp(dir, dirTempPrefix+"*")
+	for range 100 {
+		err = s.mkdirs(dir)
 		if err == nil {
-			return f, nil
+			var f *os.File
+			f, err = os.CreateTemp(dir, dirTempPrefix+"*")
+			if err == nil {
+				return f, nil
+			}
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err

@@ -350,7 +350,7 @@ func TestStoreFaulty(t *testing.T) {
 	}
 
 	// After: the write lands, the caller sees an error.
-	f.SetFailAt(8, false)
+	f.SetFailAt(7, false)
 	f.SetAfter(true)
 	if _, err := f.PutIf(ctx, "e", []byte("5"), 0); !errors.Is(err, storetest.ErrInjected) {
 		t.Fatalf("after-failure: %v", err)

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -341,6 +342,22 @@ func TestTensorBoardRoutes(t *testing.T) {
 			}
 			if r := out["eval"][9]; num(t, r[1]) != 9 || num(t, r[2]) != 9 {
 				t.Errorf("eval last = %v", r)
+			}
+			// TensorBoard's frontend posts multipart FormData.
+			var mp bytes.Buffer
+			mw := multipart.NewWriter(&mp)
+			for k, vs := range map[string][]string{"tag": {"loss"}, "runs": {"eval"}} {
+				for _, v := range vs {
+					if err := mw.WriteField(k, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			mw.Close()
+			w = s.do(http.MethodPost, tbData(b, "plugin/scalars/scalars_multirun", nil), &mp, http.Header{"Content-Type": {mw.FormDataContentType()}})
+			out = nil
+			if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || len(out) != 1 || len(out["eval"]) != 10 {
+				t.Errorf("multipart multirun = %s (%v)", w.Body.Bytes(), err)
 			}
 			// runs[] spelling, and a tag only one run has.
 			form = url.Values{"tag": {"only_eval"}, "runs[]": {"train", "eval"}}

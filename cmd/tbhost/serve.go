@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"tbhost/hosting"
 	"tbhost/sampler"
 )
@@ -119,7 +117,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	addOps(srv, log)
+	srv.EnableOps()
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -163,20 +161,4 @@ func displayAddr(a net.Addr) string {
 		return "localhost" + strings.TrimPrefix(s, "0.0.0.0")
 	}
 	return s
-}
-
-// addOps adds /healthz (the process is up) and /readyz (the store answers).
-func addOps(srv *hosting.Server, log *slog.Logger) {
-	r := srv.Router()
-	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
-	r.GET("/readyz", func(c *gin.Context) {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
-		defer cancel()
-		if err := srv.Ready(ctx); err != nil {
-			log.Warn("not ready", "err", err)
-			c.String(http.StatusServiceUnavailable, "store unreachable: %v\n", err)
-			return
-		}
-		c.String(http.StatusOK, "ok\n")
-	})
 }

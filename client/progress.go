@@ -1,0 +1,160 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ProgressPrinter shows upload progress: on a terminal one line redrawn in
+// place (at most 10 times a second), elsewhere (a log, a CI job) plain lines
+// at most every few seconds, plus a last line when a pass ends.
+type ProgressPrinter struct {
+	w   io.Writer
+	tty bool
+	// Every is the least time between two plain lines (default 2 s).
+	Every time.Duration
+	// Redraw is the least time between two redraws (default 100 ms).
+	Redraw time.Duration
+
+	mu    sync.Mutex
+	last  time.Time
+	drawn bool // a redrawn line is on the screen
+}
+
+// NewProgressPrinter returns a printer writing to w; tty selects the
+// redrawn line.
+func NewProgressPrinter(w io.Writer, tty bool) *ProgressPrinter {
+	return &ProgressPrinter{w: w, tty: tty, Every: 2 * time.Second, Redraw: 100 * time.Millisecond}
+}
+
+// Update shows p. It is an Uploader's Progress callback.
+func (pp *ProgressPrinter) Update(p Progress) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	now := time.Now()
+	if p.Done {
+		line := fmt.Sprintf("sent %s in %d %s in %s (%s/s)", FormatBytes(p.BytesDone), p.FilesTotal,
+			plural(p.FilesTotal, "file", "files"), FormatDuration(p.Elapsed), FormatBytes(int64(p.Rate)))
+		if p.Resumed > 0 {
+			line += fmt.Sprintf("; %s were already on the server", FormatBytes(p.Resumed))
+		}
+		if pp.tty {
+			fmt.Fprintf(pp.w, "\r\x1b[K%s\n", line)
+			pp.drawn = false
+		} else {
+			fmt.Fprintln(pp.w, line)
+		}
+		pp.last = time.Time{}
+		return
+	}
+	if pp.tty {
+		if !pp.last.IsZero() && now.Sub(pp.last) < pp.Redraw {
+			return
+		}
+		pp.last = now
+		fmt.Fprintf(pp.w, "\r\x1b[K%s", pp.line(p, 100))
+		pp.drawn = true
+		return
+	}
+	if !pp.last.IsZero() && now.Sub(pp.last) < pp.Every {
+		return
+	}
+	if pp.last.IsZero() && p.BytesDone == 0 {
+		pp.last = now
+		msg := fmt.Sprintf("sending %s in %d %s", FormatBytes(p.BytesTotal), p.FilesTotal, plural(p.FilesTotal, "file", "files"))
+		if p.Resumed > 0 {
+			msg += fmt.Sprintf(" (resuming: %s already on the server)", FormatBytes(p.Resumed))
+		}
+		fmt.Fprintln(pp.w, msg)
+		return
+	}
+	pp.last = now
+	fmt.Fprintln(pp.w, pp.line(p, 0))
+}
+
+// Printf prints a note on a line of its own, clearing a redrawn progress
+// line first.
+func (pp *ProgressPrinter) Printf(format string, args ...any) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.drawn {
+		fmt.Fprint(pp.w, "\r\x1b[K")
+		pp.drawn = false
+		pp.last = time.Time{}
+	}
+	msg := fmt.Sprintf(format, args...)
+	if !strings.HasSuffix(msg, "\n") {
+		msg += "\n"
+	}
+	fmt.Fprint(pp.w, msg)
+}
+
+// line formats p in one line of at most width characters (0: no limit).
+func (pp *ProgressPrinter) line(p Progress, width int) string {
+	pct := 100.0
+	if p.BytesTotal > 0 {
+		pct = 100 * float64(p.BytesDone) / float64(p.BytesTotal)
+	}
+	eta := "ETA -"
+	if p.ETA >= 0 {
+		eta = "ETA " + FormatDuration(p.ETA)
+	}
+	s := fmt.Sprintf("%3.0f%%  %s / %s  %d/%d files  %s/s  %s", pct, FormatBytes(p.BytesDone), FormatBytes(p.BytesTotal),
+		p.FilesDone, p.FilesTotal, FormatBytes(int64(p.Rate)), eta)
+	if p.File != "" {
+		name := p.Run + "/" + p.File
+		if p.Run == "." {
+			name = p.File
+		}
+		if width > 0 {
+			room := width - len(s) - 2
+			if room < 8 {
+				return s
+			}
+			if len(name) > room {
+				name = "…" + name[len(name)-room+1:]
+			}
+		}
+		s += "  " + name
+	}
+	return s
+}
+
+// FormatBytes formats a byte count for people: "512 B", "1.5 KiB", "3.2 MiB".
+func FormatBytes(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f := float64(n)
+	for _, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		f /= 1024
+		if f < 1024 || u == "TiB" {
+			return fmt.Sprintf("%.1f %s", f, u)
+		}
+	}
+	return ""
+}
+
+// FormatDuration formats a duration for people: "0.3s", "42s", "3m05s", "2h10m".
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	default:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,690 @@
+package frontend_test
+
+// Browser tests of the board page: a real hosting server with boards
+// uploaded over HTTP from the shared fixtures, and one headless Chromium
+// shared by the whole test binary (a new tab per test).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"tbhost/frontend"
+	"tbhost/hosting"
+	"tbhost/tfevents"
+)
+
+var (
+	baseURL    string
+	browserCtx context.Context
+	browserErr error
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore()})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hosting.NewServer:", err)
+		return 1
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	baseURL = ts.URL
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.WindowSize(1400, 1000),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	// Start the browser once, with a context that has no deadline.
+	browserErr = chromedp.Do(ctx)
+	browserCtx = ctx
+	return m.Run()
+}
+
+func chromiumPath() string {
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return "/usr/bin/chromium"
+}
+
+// ---- boards -------------------------------------------------------------
+
+func fixtureDir(name string) string {
+	return filepath.Join("..", "..", "shared", "fixtures", "real", name)
+}
+
+type created struct {
+	ID    string `json:"id"`
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+func createBoard(tb testing.TB, name, description string) created {
+	tb.Helper()
+	body, _ := json.Marshal(map[string]any{"name": name, "description": description})
+	res, err := http.Post(baseURL+"/api/boards", "application/json", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated {
+		tb.Fatalf("POST /api/boards: %d %s", res.StatusCode, raw)
+	}
+	var c created
+	if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" || c.Token == "" {
+		tb.Fatalf("POST /api/boards: %s (%v)", raw, err)
+	}
+	return c
+}
+
+func putFile(tb testing.TB, b created, run, file string, offset int64, data []byte) {
+	tb.Helper()
+	u := fmt.Sprintf("%s/api/boards/%s/files?run=%s&file=%s&offset=%d", baseURL, b.ID, url.QueryEscape(run), url.QueryEscape(file), offset)
+	req, _ := http.NewRequest(http.MethodPut, u, bytes.NewReader(data))
+	req.Header.Set("Authorization", "Bearer "+b.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		tb.Fatalf("PUT %s: %d %s", u, res.StatusCode, raw)
+	}
+}
+
+// uploadDir uploads every event file of a log dir; a run is the file's
+// folder relative to dir ("." for dir itself).
+func uploadDir(tb testing.TB, b created, dir string) {
+	tb.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(d.Name(), "tfevents") {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, filepath.Dir(p))
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		putFile(tb, b, filepath.ToSlash(rel), d.Name(), 0, data)
+		n++
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if n == 0 {
+		tb.Fatalf("no event file under %s", dir)
+	}
+}
+
+var (
+	boardsMu sync.Mutex
+	boards   = map[string]string{}
+)
+
+// fixtureBoard uploads a fixture log dir once per test binary and returns
+// the board's id.
+func fixtureBoard(tb testing.TB, fixture string) string {
+	tb.Helper()
+	boardsMu.Lock()
+	defer boardsMu.Unlock()
+	if id, ok := boards[fixture]; ok {
+		return id
+	}
+	b := createBoard(tb, fixture, "Fixture **"+fixture+"** uploaded by the frontend tests. See [tbhost](https://example.com/tbhost) <script>alert('x')</script>")
+	uploadDir(tb, b, fixtureDir(fixture))
+	boards[fixture] = b.ID
+	return b.ID
+}
+
+// syntheticRun writes one event file with tags × steps scalar values
+// (a noisy decaying curve) and returns it cut into chunks at record
+// boundaries, each at most max bytes.
+func syntheticRun(seed uint64, tags, steps int, nan bool, max int) [][]byte {
+	r := rand.New(rand.NewPCG(seed, 7))
+	var chunks [][]byte
+	var buf []byte
+	var ev []byte
+	wall := 1.7e9 + float64(seed)*10
+	for s := 0; s < steps; s++ {
+		wall += 0.05
+		for t := 0; t < tags; t++ {
+			v := math.Exp(-float64(s)/float64(steps)*3)*(1+float64(t)) + r.NormFloat64()*0.1
+			if nan && t == 0 && s == steps/2 {
+				v = math.NaN()
+			}
+			ev = tfevents.AppendScalarEvent(ev[:0], fmt.Sprintf("train/metric_%02d", t), int64(s), wall, v)
+			rec := tfevents.AppendRecord(nil, ev)
+			if len(buf)+len(rec) > max {
+				chunks = append(chunks, buf)
+				buf = nil
+			}
+			buf = append(buf, rec...)
+		}
+	}
+	return append(chunks, buf)
+}
+
+func uploadSynthetic(tb testing.TB, name string, runs, tags, steps int) string {
+	tb.Helper()
+	b := createBoard(tb, name, fmt.Sprintf("%d runs × %d tags × %d steps", runs, tags, steps))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i := range runs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var off int64
+			for _, c := range syntheticRun(uint64(i), tags, steps, i == 0, 16<<20) {
+				putFile(tb, b, fmt.Sprintf("run_%03d", i), "events.out.tfevents.1700000000.bench", off, c)
+				off += int64(len(c))
+			}
+		})
+	}
+	wg.Wait()
+	return b.ID
+}
+
+// ---- browser ------------------------------------------------------------
+
+type tab struct {
+	ctx  context.Context
+	t    testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func newTab(tb testing.TB) *tab {
+	tb.Helper()
+	if browserErr != nil {
+		tb.Fatalf("cannot start Chromium (%s): %v", chromiumPath(), browserErr)
+	}
+	t := &tab{t: tb}
+	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithListener(t.listen))
+	tb.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+	tb.Cleanup(cancelT)
+	t.ctx = ctx
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1400, 1000)); err != nil {
+		tb.Fatalf("new tab: %v", err)
+	}
+	return t
+}
+
+func (t *tab) listen(ev any) {
+	var msg string
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var parts []string
+			for _, a := range ev.Args {
+				if len(a.Value) > 0 {
+					parts = append(parts, string(a.Value))
+				} else {
+					parts = append(parts, a.Description)
+				}
+			}
+			msg = "console." + string(ev.Type) + ": " + strings.Join(parts, " ")
+		}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		msg = "exception: " + d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+	case *cdplog.EventEntryAdded:
+		if ev.Entry.Level == cdplog.EntryLevelError {
+			msg = "log: " + ev.Entry.Text + " " + ev.Entry.URL
+		}
+	}
+	if msg != "" {
+		t.mu.Lock()
+		t.errs = append(t.errs, msg)
+		t.mu.Unlock()
+	}
+}
+
+func (t *tab) consoleErrors() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.errs...)
+}
+
+func (t *tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	t.t.Helper()
+	if err := chromedp.Do(t.ctx, actions...); err != nil {
+		t.t.Fatalf("browser: %v", err)
+	}
+}
+
+func eval[T any](t *tab, js string) T {
+	t.t.Helper()
+	v, err := chromedp.Run(t.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// waitFor polls a JS expression until it is truthy.
+func (t *tab) waitFor(what, js string, timeout time.Duration) {
+	t.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := chromedp.Run(t.ctx, chromedp.Evaluate[bool]("!!("+js+")"))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.t.Fatalf("timed out waiting for %s (%s); console errors: %v", what, js, t.consoleErrors())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (t *tab) open(path string) {
+	t.t.Helper()
+	t.do(chromedp.Navigate(baseURL + path))
+	t.waitFor("the page script", "window.__tbhost && window.__tbhost.ready", 20*time.Second)
+}
+
+func boardPath(id string) string { return "/experiment/" + id + "/" }
+
+// coloredPixels counts the pixels of a chart's canvas that belong to a
+// series: saturated colours (axes, grid and text are grey).
+const coloredPixels = `((el) => {
+  const c = el.querySelector('canvas'); if (!c) return -1;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i+3] > 0 && Math.max(d[i], d[i+1], d[i+2]) - Math.min(d[i], d[i+1], d[i+2]) > 60) n++;
+  }
+  return n;
+})`
+
+func canvasURL(sel string) string {
+	return fmt.Sprintf(`document.querySelector(%q).querySelector('canvas').toDataURL()`, sel)
+}
+
+func (t *tab) noConsoleErrors() {
+	t.t.Helper()
+	if errs := t.consoleErrors(); len(errs) > 0 {
+		t.t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// ---- tests --------------------------------------------------------------
+
+func TestBoardPageLoads(t *testing.T) {
+	id := fixtureBoard(t, "janosh__tensorboard-reducer")
+	tb := newTab(t)
+	tb.open(boardPath(id))
+	tb.waitFor("a drawn chart", `document.querySelector('.chart[data-state=drawn]')`, 20*time.Second)
+	name := eval[string](tb, `document.getElementById('board-name').textContent`)
+	if name != "janosh__tensorboard-reducer" {
+		t.Errorf("board name %q", name)
+	}
+	desc := eval[string](tb, `document.getElementById('board-description').innerHTML`)
+	if !strings.Contains(desc, "<strong>janosh__tensorboard-reducer</strong>") || !strings.Contains(desc, `href="https://example.com/tbhost"`) {
+		t.Errorf("description not rendered as Markdown: %s", desc)
+	}
+	if strings.Contains(desc, "<script") {
+		t.Errorf("description lets HTML through: %s", desc)
+	}
+	meta := eval[string](tb, `document.getElementById('board-meta').textContent`)
+	if !strings.Contains(meta, "9 runs") {
+		t.Errorf("meta %q lacks the runs count", meta)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('#runs .run-item').length`); n != 9 {
+		t.Errorf("%d run items, want 9", n)
+	}
+	tabs := eval[[]string](tb, `[...document.querySelectorAll('#tabs .tab')].map(b => b.id)`)
+	if len(tabs) != 1 || tabs[0] != "tab-scalars" {
+		t.Errorf("tabs %v, want only scalars", tabs)
+	}
+	time.Sleep(300 * time.Millisecond)
+	tb.noConsoleErrors()
+}
+
+func TestEveryScalarChartDraws(t *testing.T) {
+	id := fixtureBoard(t, "janosh__tensorboard-reducer")
+	tb := newTab(t)
+	tb.open(boardPath(id))
+	tags := eval[[]string](tb, `[...document.querySelectorAll('.chart[data-tag]')].map(c => c.dataset.tag)`)
+	if len(tags) == 0 {
+		t.Fatal("no chart")
+	}
+	for _, tag := range tags {
+		sel := fmt.Sprintf(`.chart[data-tag=%q]`, tag)
+		tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).scrollIntoView()`, sel)))
+		tb.waitFor("chart "+tag, fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn'`, sel), 20*time.Second)
+		px := eval[int](tb, fmt.Sprintf(`%s(document.querySelector(%q))`, coloredPixels, sel))
+		if px < 50 {
+			t.Errorf("chart %q: %d coloured pixels", tag, px)
+		}
+	}
+	t.Logf("%d charts drawn", len(tags))
+	tb.noConsoleErrors()
+}
+
+func TestSmoothingChangesTheLine(t *testing.T) {
+	id := fixtureBoard(t, "janosh__tensorboard-reducer")
+	tb := newTab(t)
+	tb.open(boardPath(id))
+	tb.waitFor("a drawn chart", `document.querySelector('.chart[data-state=drawn]')`, 20*time.Second)
+	sel := `.chart[data-state=drawn]`
+	tag := eval[string](tb, fmt.Sprintf(`document.querySelector(%q).dataset.tag`, sel))
+	sel = fmt.Sprintf(`.chart[data-tag=%q]`, tag)
+	setSmoothing := func(v string) string {
+		tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById('smoothing'); s.value = %q; s.dispatchEvent(new Event('input', {bubbles: true})); })()`, v)))
+		time.Sleep(150 * time.Millisecond) // one animation frame and a redraw
+		return eval[string](tb, canvasURL(sel))
+	}
+	if v := eval[string](tb, `document.getElementById('smoothing').value`); v != "0.6" {
+		t.Errorf("default smoothing %s, want 0.6", v)
+	}
+	a := setSmoothing("0.6")
+	b := setSmoothing("0.95")
+	c := setSmoothing("0")
+	if a == b || b == c || a == c {
+		t.Errorf("smoothing 0.6 / 0.95 / 0 draw the same pixels (%v %v %v)", a == b, b == c, a == c)
+	}
+	if !strings.Contains(eval[string](tb, `location.hash`), "smoothing=0") {
+		t.Errorf("smoothing not in the URL: %s", eval[string](tb, `location.hash`))
+	}
+	tb.noConsoleErrors()
+}
+
+func TestRunFilterRemovesSeries(t *testing.T) {
+	id := fixtureBoard(t, "janosh__tensorboard-reducer")
+	tb := newTab(t)
+	tb.open(boardPath(id))
+	// lax/foo is logged by the three lax runs
+	sel := `.chart[data-tag="lax/foo"]`
+	tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).scrollIntoView()`, sel)))
+	tb.waitFor("the chart", fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn'`, sel), 20*time.Second)
+	tag := "lax/foo"
+	before := eval[int](tb, fmt.Sprintf(`+document.querySelector(%q).dataset.series`, sel))
+	if before < 2 {
+		t.Fatalf("chart %q has %d series; want several runs", tag, before)
+	}
+	pixelsBefore := eval[string](tb, canvasURL(sel))
+	tb.do(chromedp.SendKeys(chromedp.ID("run-filter"), "lax/run_1"))
+	tb.waitFor("the filter to apply", fmt.Sprintf(`+document.querySelector(%q).dataset.series < %d`, sel, before), 10*time.Second)
+	after := eval[int](tb, fmt.Sprintf(`+document.querySelector(%q).dataset.series`, sel))
+	if after != 1 {
+		t.Errorf("after filtering: %d series, want 1", after)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('#runs .run-item').length`); n != 1 {
+		t.Errorf("after filtering: %d run items listed, want 1", n)
+	}
+	if eval[string](tb, canvasURL(sel)) == pixelsBefore {
+		t.Error("the chart did not change")
+	}
+	// the filter is in the URL: a reload opens on the same view
+	tb.do(chromedp.Reload())
+	tb.waitFor("reload", "window.__tbhost && window.__tbhost.ready", 10*time.Second)
+	tb.waitFor("the chart after reload", fmt.Sprintf(`document.querySelector(%q)?.dataset.state === 'drawn'`, sel), 20*time.Second)
+	if v := eval[string](tb, `document.getElementById('run-filter').value`); v != "lax/run_1" {
+		t.Errorf("after reload the filter is %q", v)
+	}
+	if n := eval[int](tb, fmt.Sprintf(`+document.querySelector(%q).dataset.series`, sel)); n != 1 {
+		t.Errorf("after reload: %d series", n)
+	}
+	// select none, then all
+	tb.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('run-filter').value=''; document.getElementById('run-filter').dispatchEvent(new Event('input'))`))
+	tb.waitFor("all runs back", fmt.Sprintf(`+document.querySelector(%q).dataset.series === %d`, sel, before), 10*time.Second)
+	tb.do(chromedp.Click(chromedp.ID("runs-none")))
+	tb.waitFor("no series", fmt.Sprintf(`document.querySelector(%q).dataset.state === 'empty'`, sel), 10*time.Second)
+	tb.do(chromedp.Click(chromedp.ID("runs-all")))
+	tb.waitFor("all series", fmt.Sprintf(`+document.querySelector(%q).dataset.series === %d`, sel, before), 10*time.Second)
+	tb.noConsoleErrors()
+}
+
+var (
+	zoomOnce  sync.Once
+	zoomBoard string
+)
+
+func TestZoomAsksForTheStepRange(t *testing.T) {
+	zoomOnce.Do(func() { zoomBoard = uploadSynthetic(t, "zoom", 2, 1, 20000) })
+	if zoomBoard == "" {
+		t.Fatal("no synthetic board")
+	}
+	tb := newTab(t)
+	tb.open(boardPath(zoomBoard))
+	sel := `.chart[data-tag="train/metric_00"]`
+	tb.waitFor("the chart", fmt.Sprintf(`document.querySelector(%q)?.dataset.state === 'drawn'`, sel), 20*time.Second)
+	if note := eval[string](tb, fmt.Sprintf(`document.querySelector(%q).querySelector('.chart-note').textContent`, sel)); !strings.Contains(note, "non-finite") {
+		t.Errorf("the NaN at step 10000 is not reported: %q", note)
+	}
+	full := eval[int](tb, fmt.Sprintf(`+document.querySelector(%q).dataset.points`, sel))
+	box := eval[[]float64](tb, fmt.Sprintf(`(() => { const r = document.querySelector(%q).querySelector('.u-over').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`, sel))
+	queries := eval[int](tb, `window.__tbhost.scalarQueries`)
+	x0, x1, y := box[0]+box[2]*0.4, box[0]+box[2]*0.6, box[1]+box[3]/2
+	tb.do(
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x0, y),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x0, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, (x0+x1)/2, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x1, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x1, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+	)
+	tb.waitFor("a zoomed query", fmt.Sprintf(`window.__tbhost.scalarQueries > %d && /[?&]start=\d+/.test(window.__tbhost.lastScalarQuery) && /[?&]end=\d+/.test(window.__tbhost.lastScalarQuery)`, queries), 10*time.Second)
+	tb.waitFor("the zoomed chart", fmt.Sprintf(`document.querySelector(%q).dataset.zoom !== '' && document.querySelector(%q).dataset.state === 'drawn'`, sel, sel), 10*time.Second)
+	q, _ := url.Parse(eval[string](tb, `window.__tbhost.lastScalarQuery`))
+	var start, end int
+	fmt.Sscan(q.Query().Get("start"), &start)
+	fmt.Sscan(q.Query().Get("end"), &end)
+	if start < 6000 || start > 10000 || end < 10000 || end > 14000 || q.Query().Get("width") == "" {
+		t.Errorf("zoomed query %s: want start≈8000, end≈12000 and a width", q)
+	}
+	zoomed := eval[int](tb, fmt.Sprintf(`+document.querySelector(%q).dataset.points`, sel))
+	// a fifth of the steps now gets the whole width: more points in view than before
+	if zoomed <= full/5*3/2 {
+		t.Errorf("zoomed in, %d points in view; the full range had %d: no finer detail", zoomed, full)
+	}
+	t.Logf("points in view: full %d, zoomed %d; query %s", full, zoomed, q.RawQuery)
+	// double-click resets
+	xm := (x0 + x1) / 2
+	tb.do(
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, xm, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, xm, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, xm, y, chromedp.ButtonLeft, chromedp.ClickCount(2)),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, xm, y, chromedp.ButtonLeft, chromedp.ClickCount(2)),
+	)
+	tb.waitFor("the zoom reset", fmt.Sprintf(`document.querySelector(%q).dataset.zoom === '' && document.querySelector(%q).dataset.state === 'drawn'`, sel, sel), 10*time.Second)
+	tb.noConsoleErrors()
+}
+
+func TestImagesShow(t *testing.T) {
+	id := fixtureBoard(t, "ZeroToMax-ZYZ__study_tensorboard")
+	tb := newTab(t)
+	tb.open(boardPath(id))
+	tb.waitFor("the images tab", `document.getElementById('tab-images')`, 10*time.Second)
+	tb.do(chromedp.Click(chromedp.ID("tab-images")))
+	tb.waitFor("a loaded image", `[...document.querySelectorAll('.image-item img')].some(i => i.complete && i.naturalWidth > 0)`, 20*time.Second)
+	src := eval[string](tb, `document.querySelector('.image-item img').getAttribute('src')`)
+	if !strings.Contains(src, "/api/boards/"+id+"/blobs/") {
+		t.Errorf("image src %q", src)
+	}
+	if !strings.Contains(eval[string](tb, `location.hash`), "tab=images") {
+		t.Error("the tab is not in the URL")
+	}
+	// the other tabs of this board render too
+	for _, name := range []string{"histograms", "distributions", "pr_curves", "hparams"} {
+		tb.waitFor("tab "+name, fmt.Sprintf(`document.getElementById('tab-%s')`, name), 5*time.Second)
+		tb.do(chromedp.Click(chromedp.ID("tab-" + name)))
+		switch name {
+		case "hparams":
+			tb.waitFor("the hparams table", `document.querySelector('#hparams-table tbody tr')`, 20*time.Second)
+		default:
+			tb.waitFor(name+" drawn", `document.querySelector('#content .card[data-state=drawn]')`, 20*time.Second)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	tb.noConsoleErrors()
+}
+
+func TestTextShows(t *testing.T) {
+	id := fixtureBoard(t, "ryanwakabayashi__python-notebook-summarization")
+	tb := newTab(t)
+	tb.open(boardPath(id) + "#tab=text")
+	tb.waitFor("text", `[...document.querySelectorAll('.text-item .md')].some(e => e.textContent.trim().length > 0)`, 20*time.Second)
+	if eval[bool](tb, `!!document.querySelector('.text-item script')`) {
+		t.Error("text lets a script element through")
+	}
+	tb.noConsoleErrors()
+}
+
+func TestUnknownBoardIs404(t *testing.T) {
+	res, err := http.Get(baseURL + "/experiment/no-such-board/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("status %d, want 404", res.StatusCode)
+	}
+	if !strings.Contains(string(body), "Board not found") {
+		t.Errorf("body lacks the message: %s", body)
+	}
+	tb := newTab(t)
+	tb.do(chromedp.Navigate(baseURL + "/experiment/no-such-board/"))
+	text := eval[string](tb, `document.getElementById('notfound').innerText`)
+	if !strings.Contains(text, "Board not found") || !strings.Contains(text, "no-such-board") {
+		t.Errorf("not-found page says %q", text)
+	}
+	// a 404 for the page itself is logged by the browser; nothing else may be
+	for _, e := range tb.consoleErrors() {
+		if !strings.Contains(e, "404") {
+			t.Errorf("console error: %s", e)
+		}
+	}
+}
+
+func TestHomePage(t *testing.T) {
+	tb := newTab(t)
+	tb.do(chromedp.Navigate(baseURL + "/"))
+	tb.waitFor("the server URL", fmt.Sprintf(`document.querySelector('.server-url').textContent === %q`, baseURL), 10*time.Second)
+	text := eval[string](tb, `document.body.innerText`)
+	for _, want := range []string{"tbhost serve", "tbhost upload ./logs", "--watch"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("home page lacks %q", want)
+		}
+	}
+	tb.noConsoleErrors()
+}
+
+func TestEmptyBoard(t *testing.T) {
+	b := createBoard(t, "empty", "")
+	tb := newTab(t)
+	tb.open(boardPath(b.ID))
+	tb.waitFor("the empty message", `!document.getElementById('message').hidden && /no data/i.test(document.getElementById('message').textContent)`, 10*time.Second)
+	tb.noConsoleErrors()
+}
+
+// TestScreenshots saves the board page as PNGs to look at (board.png,
+// board-images.png in the temp dir).
+func TestScreenshots(t *testing.T) {
+	if !frontend.Built() {
+		t.Fatal("frontend not built")
+	}
+	id := fixtureBoard(t, "ZeroToMax-ZYZ__study_tensorboard")
+	tb := newTab(t)
+	tb.open(boardPath(id))
+	tb.waitFor("charts", `document.querySelectorAll('.chart[data-state=drawn]').length >= 2`, 20*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	shot := func(name string) {
+		png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(os.TempDir(), name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d bytes)", p, len(png))
+	}
+	shot("board.png")
+	tb.do(chromedp.Click(chromedp.ID("tab-images")))
+	tb.waitFor("images", `[...document.querySelectorAll('.image-item img')].some(i => i.complete && i.naturalWidth > 0)`, 20*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	shot("board-images.png")
+}
+
+// BenchmarkTimeToFirstChart opens a board of 100 runs × 20 tags and
+// measures the time from navigation to the first drawn chart. The steps
+// per series default to 10,000 (TBHOST_BENCH_STEPS overrides: 100000 is
+// the target size but takes minutes and GBs to generate in a MemStore).
+func BenchmarkTimeToFirstChart(b *testing.B) {
+	steps := 10000
+	if s := os.Getenv("TBHOST_BENCH_STEPS"); s != "" {
+		fmt.Sscan(s, &steps)
+	}
+	t0 := time.Now()
+	id := uploadSynthetic(b, "bench", 100, 20, steps)
+	b.Logf("generated 100 runs × 20 tags × %d steps in %v", steps, time.Since(t0).Round(time.Millisecond))
+	tb := newTab(b)
+	var firstMs float64
+	for b.Loop() {
+		tb.do(chromedp.Navigate("about:blank"))
+		tb.do(chromedp.Navigate(baseURL + boardPath(id)))
+		v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[float64](`new Promise(r => { const f = () => (window.__tbhost && window.__tbhost.firstChartMs) ? r(window.__tbhost.firstChartMs) : setTimeout(f, 2); f(); })`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			b.Fatal(err)
+		}
+		firstMs += v
+	}
+	b.ReportMetric(firstMs/float64(b.N), "ms-to-first-chart")
+}

@@ -1,0 +1,150 @@
+// The native JSON API of a board (docs/design.md, "HTTP API").
+
+export interface Board {
+  id: string;
+  name: string;
+  description: string;
+  created: string | number;
+  updated: string | number;
+  private: boolean;
+  runs: number | unknown[];
+  size: number;
+  live: boolean;
+}
+
+export interface TagInfo {
+  plugin: string;
+  count: number;
+  kept: number;
+  min_step: number;
+  max_step: number;
+  display_name?: string;
+  description?: string;
+  min?: number | string;
+  max?: number | string;
+  last?: number | string;
+  nonfinite?: number;
+}
+
+export type TagIndex = Record<string, Record<string, TagInfo>>; // run -> tag -> info
+
+export interface ScalarResponse {
+  points: [number, number, number | string][];
+  envelope?: [number, number | string, number | string][];
+  nonfinite?: (number | string)[][];
+  stats?: { count: number; min: number; max: number; first: number; last: number };
+}
+
+export interface HistogramItem { wall_time: number; step: number; buckets: [number, number, number][] }
+export interface ImageItem { wall_time: number; step: number; width: number; height: number; blobs: string[] }
+export interface AudioItem { wall_time: number; step: number; clips: { blob: string; label: string; content_type: string }[] }
+export interface TextItem { wall_time: number; step: number; shape: number[]; strings: string[] }
+export interface PRItem {
+  wall_time: number; step: number;
+  precision: (number | string)[]; recall: (number | string)[];
+  tp?: number[]; fp?: number[]; tn?: number[]; fn?: number[]; thresholds?: number[];
+}
+export interface HParamsResponse { runs: Record<string, { hparams?: Record<string, unknown>; metrics?: Record<string, unknown> }> }
+
+/** num converts a JSON number or one of the strings "NaN", "Infinity", "-Infinity". */
+export function num(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    if (v === 'NaN') return NaN;
+    if (v === 'Infinity' || v === '+Infinity' || v === 'Inf') return Infinity;
+    if (v === '-Infinity' || v === '-Inf') return -Infinity;
+    const f = parseFloat(v);
+    return f;
+  }
+  if (v == null) return NaN;
+  return Number(v);
+}
+
+export class HttpError extends Error {
+  constructor(public status: number, message: string) { super(message); }
+}
+
+/** Api builds URLs under /api/boards/<id>/ and passes the view key along. */
+export class Api {
+  readonly base: string;
+  constructor(public id: string, public key: string | null) {
+    this.base = '/api/boards/' + encodeURIComponent(id);
+  }
+
+  url(path: string, params: Record<string, string | number | undefined | null> = {}): string {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) {
+      if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+    }
+    if (this.key) q.set('key', this.key);
+    const s = q.toString();
+    return this.base + path + (s ? '?' + s : '');
+  }
+
+  blob(sha: string): string { return this.url('/blobs/' + encodeURIComponent(sha)); }
+
+  async get<T>(path: string, params: Record<string, string | number | undefined | null> = {}, signal?: AbortSignal): Promise<T> {
+    const u = this.url(path, params);
+    track(u);
+    const res = await fetch(u, { signal, headers: { Accept: 'application/json' } });
+    if (!res.ok) {
+      let msg = res.statusText;
+      try { const j = await res.json(); if (j && j.error) msg = j.error; } catch { /* not JSON */ }
+      throw new HttpError(res.status, msg || 'HTTP ' + res.status);
+    }
+    return res.json() as Promise<T>;
+  }
+}
+
+/** The test hooks: every API URL asked for, and the last scalars query. */
+export interface Probe {
+  queries: number;
+  scalarQueries: number;
+  lastQuery: string;
+  lastScalarQuery: string;
+  urls: string[];
+  chartsDrawn: number;
+  firstChartMs: number;
+  ready: boolean;
+}
+
+export const probe: Probe = {
+  queries: 0, scalarQueries: 0, lastQuery: '', lastScalarQuery: '', urls: [], chartsDrawn: 0, firstChartMs: 0, ready: false,
+};
+(window as unknown as { __tbhost: Probe }).__tbhost = probe;
+
+function track(u: string) {
+  probe.queries++;
+  probe.lastQuery = u;
+  if (probe.urls.length < 5000) probe.urls.push(u);
+  if (u.includes('/scalars?')) { probe.scalarQueries++; probe.lastScalarQuery = u; }
+}
+
+/** Limiter runs at most n tasks at once; higher priority first. */
+export class Limiter {
+  private running = 0;
+  private queue: { pri: number; seq: number; run: () => void }[] = [];
+  private seq = 0;
+  constructor(private n: number) {}
+  schedule<T>(fn: () => Promise<T>, pri = 0): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = () => {
+        this.running++;
+        fn().then(resolve, reject).finally(() => { this.running--; this.next(); });
+      };
+      this.queue.push({ pri, seq: this.seq++, run });
+      this.next();
+    });
+  }
+  private next() {
+    while (this.running < this.n && this.queue.length) {
+      let best = 0;
+      for (let i = 1; i < this.queue.length; i++) {
+        const a = this.queue[i], b = this.queue[best];
+        if (a.pri > b.pri || (a.pri === b.pri && a.seq < b.seq)) best = i;
+      }
+      const [t] = this.queue.splice(best, 1);
+      t.run();
+    }
+  }
+}

@@ -1,0 +1,758 @@
+// The Scalars tab: one uPlot chart per tag with every visible run,
+// smoothing, x axis modes, log y, the min/max envelope band, non-finite
+// markers, a tooltip, a cursor synced across charts, and drag-to-zoom that
+// asks the server for the zoomed step range at the chart's width.
+import uPlot from 'uplot';
+import { ScalarResponse, num, probe } from './api';
+import { BoardApp, Lazy, View, groupTags } from './board';
+import { compileFilter, el, fmtDuration, fmtNum, lowerBound, nearest, withAlpha } from './format';
+import { smooth } from './smoothing';
+import { XAxis } from './state';
+
+/** One run's scalar series as served, sorted by step. */
+interface Series {
+  wall: Float64Array;
+  step: Float64Array;
+  value: Float64Array;
+  envStep: Float64Array;
+  envMin: Float64Array;
+  envMax: Float64Array;
+  nonfinite: { step: number; kind: string }[];
+}
+
+function parseSeries(r: ScalarResponse): Series {
+  const pts = (r.points ?? []).slice();
+  pts.sort((a, b) => a[1] - b[1]);
+  const n = pts.length;
+  const s: Series = {
+    wall: new Float64Array(n), step: new Float64Array(n), value: new Float64Array(n),
+    envStep: new Float64Array(0), envMin: new Float64Array(0), envMax: new Float64Array(0), nonfinite: [],
+  };
+  for (let i = 0; i < n; i++) {
+    s.wall[i] = num(pts[i][0]);
+    s.step[i] = num(pts[i][1]);
+    s.value[i] = num(pts[i][2]);
+  }
+  const env = (r.envelope ?? []).slice().sort((a, b) => a[0] - b[0]);
+  s.envStep = new Float64Array(env.length);
+  s.envMin = new Float64Array(env.length);
+  s.envMax = new Float64Array(env.length);
+  env.forEach((e, i) => { s.envStep[i] = num(e[0]); s.envMin[i] = num(e[1]); s.envMax[i] = num(e[2]); });
+  const seen = new Set<number>();
+  // rows are [wall_time, step, value] (or [step, value])
+  for (const row of r.nonfinite ?? []) {
+    const step = num(row.length >= 3 ? row[1] : row[0]);
+    const v = num(row[row.length - 1]);
+    seen.add(step);
+    s.nonfinite.push({ step, kind: Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity' });
+  }
+  for (let i = 0; i < n; i++) {
+    const v = s.value[i];
+    if (!Number.isFinite(v) && !seen.has(s.step[i])) s.nonfinite.push({ step: s.step[i], kind: Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity' });
+  }
+  return s;
+}
+
+const HEIGHT = 220;
+const SYNC_KEY = 'tbhost-scalars';
+
+export class ScalarsView implements View {
+  private charts = new Map<string, ScalarChart>();
+  private lazy = new Lazy();
+  private cache = new Map<string, Promise<Series>>();
+  private cacheGen = -1;
+  private resize: ResizeObserver;
+  private lastWidth = 0;
+  private smoothRaf = 0;
+  private groupsEl: HTMLElement;
+  private tagFilterInput!: HTMLInputElement;
+  private countEl!: HTMLElement;
+
+  constructor(readonly app: BoardApp, private content: HTMLElement, toolbar: HTMLElement) {
+    this.buildToolbar(toolbar);
+    this.groupsEl = el('div', { id: 'scalar-groups', class: 'groups' });
+    content.append(this.groupsEl);
+    this.renderCards();
+    this.resize = new ResizeObserver(() => {
+      const w = this.content.clientWidth;
+      if (Math.abs(w - this.lastWidth) < 2) return;
+      this.lastWidth = w;
+      for (const c of this.charts.values()) c.resize();
+    });
+    this.resize.observe(content);
+  }
+
+  private buildToolbar(tb: HTMLElement) {
+    const s = this.app.state;
+    this.tagFilterInput = el('input', { id: 'tag-filter', type: 'search', placeholder: 'Filter tags (regex)', autocomplete: 'off', spellcheck: 'false' });
+    this.tagFilterInput.value = s.tagFilter;
+    let t = 0;
+    this.tagFilterInput.addEventListener('input', () => {
+      clearTimeout(t);
+      t = window.setTimeout(() => { s.tagFilter = this.tagFilterInput.value; this.app.saveState(); this.renderCards(); }, 150);
+    });
+
+    const slider = el('input', { id: 'smoothing', type: 'range', min: '0', max: '0.999', step: '0.001', value: String(s.smoothing) });
+    const box = el('input', { id: 'smoothing-value', type: 'number', min: '0', max: '0.999', step: '0.01', value: String(s.smoothing) });
+    const setSmoothing = (v: number, from: HTMLInputElement) => {
+      if (!Number.isFinite(v)) return;
+      v = Math.min(0.999, Math.max(0, v));
+      s.smoothing = v;
+      if (from !== slider) slider.value = String(v);
+      if (from !== box) box.value = String(v);
+      this.app.saveState();
+      if (!this.smoothRaf) {
+        this.smoothRaf = requestAnimationFrame(() => {
+          this.smoothRaf = 0;
+          for (const c of this.charts.values()) c.restyle();
+        });
+      }
+    };
+    slider.addEventListener('input', () => setSmoothing(parseFloat(slider.value), slider));
+    box.addEventListener('change', () => setSmoothing(parseFloat(box.value), box));
+
+    const xsel = el('select', { id: 'x-axis', title: 'Horizontal axis' },
+      el('option', { value: 'step', text: 'Step' }), el('option', { value: 'relative', text: 'Relative' }), el('option', { value: 'wall', text: 'Wall time' }));
+    xsel.value = s.x;
+    xsel.addEventListener('change', () => { s.x = xsel.value as XAxis; this.app.saveState(); this.rebuildAll(); });
+
+    const logy = el('input', { id: 'log-y', type: 'checkbox' });
+    logy.checked = s.logY;
+    logy.addEventListener('change', () => { s.logY = logy.checked; this.app.saveState(); this.rebuildAll(); });
+    const band = el('input', { id: 'show-band', type: 'checkbox' });
+    band.checked = s.band;
+    band.addEventListener('change', () => { s.band = band.checked; this.app.saveState(); for (const c of this.charts.values()) c.redraw(); });
+
+    this.countEl = el('span', { class: 'muted', id: 'chart-count' });
+    tb.append(
+      el('label', { class: 'field grow' }, this.tagFilterInput),
+      el('label', { class: 'field', title: 'Exponential moving average weight (TensorBoard\'s)' }, 'Smoothing ', slider, box),
+      el('label', { class: 'field' }, 'X ', xsel),
+      el('label', { class: 'check' }, logy, ' log y'),
+      el('label', { class: 'check', title: 'Min/max of the raw values in each pixel column' }, band, ' min/max band'),
+      this.countEl,
+    );
+  }
+
+  /** series returns one run's data for a tag, at a width and step range, cached. */
+  series(run: string, tag: string, width: number, start?: number, end?: number, pri = 0): Promise<Series> {
+    if (this.cacheGen !== this.app.generation) { this.cache.clear(); this.cacheGen = this.app.generation; }
+    const key = JSON.stringify([run, tag, width, start ?? null, end ?? null]);
+    let p = this.cache.get(key);
+    if (!p) {
+      p = this.app.limiter.schedule(() => this.app.api.get<ScalarResponse>('/scalars', { run, tag, width, start, end }), pri)
+        .then(parseSeries);
+      p.catch(() => this.cache.delete(key));
+      this.cache.set(key, p);
+    }
+    return p;
+  }
+
+  private renderCards() {
+    const all = this.app.allTagsFor('scalars');
+    const f = compileFilter(this.app.state.tagFilter, true);
+    this.tagFilterInput.classList.toggle('invalid', !!f.error);
+    const tags = all.filter((t) => f.test(t));
+    this.countEl.textContent = tags.length === all.length ? `${all.length} charts` : `${tags.length} of ${all.length} charts`;
+    const keep = new Set(tags);
+    for (const [tag, c] of this.charts) {
+      if (!keep.has(tag)) { this.lazy.unobserve(c.el); c.destroy(); this.charts.delete(tag); }
+    }
+    const groups = groupTags(tags);
+    const sections: HTMLElement[] = [];
+    for (const [name, list] of groups) {
+      let sec = this.groupsEl.querySelector<HTMLDetailsElement>(`details.tag-group[data-group="${CSS.escape(name)}"]`);
+      if (!sec) {
+        sec = el('details', { class: 'tag-group', 'data-group': name }, el('summary', {}, el('span', { class: 'group-name', text: name }), el('span', { class: 'group-count' })), el('div', { class: 'grid' }));
+        sec.open = true;
+      }
+      (sec.querySelector('.group-count') as HTMLElement).textContent = String(list.length);
+      const grid = sec.querySelector('.grid') as HTMLElement;
+      const cards: HTMLElement[] = [];
+      for (const tag of list) {
+        let c = this.charts.get(tag);
+        if (!c) {
+          c = new ScalarChart(this, tag);
+          this.charts.set(tag, c);
+          const chart = c;
+          this.lazy.observe(c.el, (v) => chart.setVisible(v));
+        }
+        cards.push(c.el);
+      }
+      grid.replaceChildren(...cards);
+      sections.push(sec);
+    }
+    this.groupsEl.replaceChildren(...sections);
+    if (!tags.length) {
+      this.groupsEl.append(el('p', { class: 'message empty', text: all.length ? 'No tag matches the filter.' : 'No scalars.' }));
+    }
+  }
+
+  private rebuildAll() { for (const c of this.charts.values()) c.rebuild(); }
+
+  update() { for (const c of this.charts.values()) c.reload(); }
+
+  refresh() {
+    this.renderCards();
+    for (const c of this.charts.values()) c.reload();
+  }
+
+  destroy() {
+    this.lazy.disconnect();
+    this.resize.disconnect();
+    for (const c of this.charts.values()) c.destroy();
+    this.charts.clear();
+  }
+}
+
+interface Drawn {
+  run: string;
+  color: string;
+  s: Series;
+  xs: Float64Array; // x of each point, in x order
+  order: Uint32Array | null; // point index of each x position (null: same as step order)
+  raw: (number | null)[];
+  smooth: (number | null)[];
+  smoothVals: Float64Array; // in x order, non-finite kept
+  stepX: (step: number) => number;
+}
+
+class ScalarChart {
+  el: HTMLElement;
+  private plotEl: HTMLElement;
+  private tip: HTMLElement;
+  private note: HTMLElement;
+  private dlMenu: HTMLElement;
+  private u: uPlot | null = null;
+  private visible = false;
+  private stale = true;
+  private loading = 0;
+  private drawn: Drawn[] = [];
+  private runs: string[] = [];
+  private data = new Map<string, Series>();
+  private full = new Map<string, Series>(); // unzoomed data, for relative-time bases and resets
+  private zoom: [number, number] | null = null; // in x units
+  private hovered = false;
+  private structure = '';
+
+  constructor(private view: ScalarsView, readonly tag: string) {
+    this.plotEl = el('div', { class: 'plot' });
+    this.tip = el('div', { class: 'tooltip' });
+    this.tip.hidden = true;
+    this.note = el('span', { class: 'chart-note' });
+    const png = el('button', { type: 'button', class: 'btn small png', title: 'Download the chart as PNG', text: 'PNG' });
+    png.addEventListener('click', () => this.png());
+    this.dlMenu = el('div', { class: 'dl-menu' });
+    const dl = el('details', { class: 'dl' }, el('summary', { class: 'btn small', title: 'Download the data at full resolution', text: 'Data' }), this.dlMenu);
+    dl.addEventListener('toggle', () => { if (dl.open) this.fillDownloads(); });
+    this.el = el('div', { class: 'chart card', 'data-tag': tag, 'data-state': 'idle', 'data-series': '0' },
+      el('div', { class: 'chart-head' }, el('span', { class: 'chart-title', title: tag, text: tag }), this.note,
+        el('span', { class: 'chart-actions' }, png, dl)),
+      el('div', { class: 'plot-wrap' }, this.plotEl, this.tip),
+    );
+    const info = this.view.app.tagsFor('scalars', false).get(tag);
+    if (info?.length) {
+      const d = this.view.app.tagInfo(info[0], tag)?.description;
+      if (d) this.el.title = d;
+    }
+  }
+
+  setVisible(v: boolean) {
+    this.visible = v;
+    if (v && this.stale) this.load();
+  }
+
+  reload() {
+    this.stale = true;
+    if (this.visible) this.load();
+  }
+
+  rebuild() {
+    this.structure = '';
+    this.zoom = null;
+    if (this.data.size || !this.stale) this.draw(); else if (this.visible) this.load();
+  }
+
+  private width(): number {
+    return Math.max(200, Math.floor(this.plotEl.clientWidth || this.el.clientWidth || 400));
+  }
+
+  /** load fetches every visible run that has the tag, at the current zoom. */
+  private async load() {
+    this.stale = false;
+    const my = ++this.loading;
+    const app = this.view.app;
+    const runs = app.visibleRuns().filter((r) => app.tagInfo(r, this.tag)?.plugin === 'scalars');
+    this.el.dataset.state = 'loading';
+    const width = this.width();
+    try {
+      const got = await Promise.all(runs.map(async (run) => {
+        const full = await this.view.series(run, this.tag, width, undefined, undefined, 1);
+        let s = full;
+        if (this.zoom) {
+          const [a, b] = this.stepRange(run, full, this.zoom);
+          s = await this.view.series(run, this.tag, width, a, b, 2);
+        }
+        return [run, full, s] as const;
+      }));
+      if (my !== this.loading) return;
+      this.runs = runs;
+      this.full = new Map(got.map(([r, f]) => [r, f]));
+      this.data = new Map(got.map(([r, , s]) => [r, s]));
+      this.draw();
+    } catch (e) {
+      if (my !== this.loading) return;
+      this.el.dataset.state = 'error';
+      this.note.textContent = 'error: ' + (e as Error).message;
+      this.stale = true;
+    }
+  }
+
+  /** stepRange converts an x range to the run's step range to ask for. */
+  private stepRange(run: string, full: Series, [x0, x1]: [number, number]): [number, number] {
+    const mode = this.view.app.state.x;
+    if (mode === 'step') return [Math.floor(x0), Math.ceil(x1)];
+    const base = mode === 'relative' ? this.base(run, full) : 0;
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < full.step.length; i++) {
+      const x = full.wall[i] - base;
+      if (x >= x0 && x <= x1) { lo = Math.min(lo, full.step[i]); hi = Math.max(hi, full.step[i]); }
+    }
+    if (lo === Infinity) {
+      // no sampled point inside: the steps around the range
+      const i = nearest(full.wall.map((w) => w - base), (x0 + x1) / 2);
+      lo = hi = i >= 0 ? full.step[i] : 0;
+    }
+    // widen to the neighbouring sampled points so the line reaches the edges
+    const i0 = lowerBound(full.step, lo), i1 = lowerBound(full.step, hi);
+    return [full.step[Math.max(0, i0 - 1)] ?? lo, full.step[Math.min(full.step.length - 1, i1 + 1)] ?? hi];
+  }
+
+  private base(run: string, full?: Series): number {
+    const w = this.view.app.runWall.get(run);
+    if (w !== undefined) return w;
+    const f = full ?? this.full.get(run);
+    if (f && f.wall.length) {
+      let m = Infinity;
+      for (let i = 0; i < f.wall.length; i++) if (f.wall[i] < m) m = f.wall[i];
+      return m;
+    }
+    return 0;
+  }
+
+  /** prepare turns the fetched series into what the chart draws. */
+  private prepare() {
+    const st = this.view.app.state;
+    const mode = st.x;
+    const logY = st.logY;
+    this.drawn = [];
+    for (const run of this.runs) {
+      const s = this.data.get(run);
+      if (!s) continue;
+      const n = s.step.length;
+      const base = mode === 'relative' ? this.base(run) : 0;
+      let xsRaw: Float64Array;
+      if (mode === 'step') xsRaw = s.step;
+      else {
+        xsRaw = new Float64Array(n);
+        for (let i = 0; i < n; i++) xsRaw[i] = s.wall[i] - base;
+      }
+      let order: Uint32Array | null = null;
+      for (let i = 1; i < n; i++) {
+        if (xsRaw[i] < xsRaw[i - 1]) {
+          order = new Uint32Array(n);
+          for (let j = 0; j < n; j++) order[j] = j;
+          order.sort((a, b) => xsRaw[a] - xsRaw[b]);
+          break;
+        }
+      }
+      const xs = order ? Float64Array.from(order, (j) => xsRaw[j]) : xsRaw;
+      const stepX = mode === 'step' ? (step: number) => step : (step: number) => {
+        const i = nearest(s.step, step);
+        return i < 0 ? NaN : s.wall[i] - base;
+      };
+      this.drawn.push({ run, color: this.view.app.color(run), s, xs, order, raw: [], smooth: [], smoothVals: new Float64Array(0), stepX });
+    }
+    this.resmooth(logY);
+  }
+
+  private resmooth(logY = this.view.app.state.logY) {
+    const w = this.view.app.state.smoothing;
+    const ok = (v: number) => Number.isFinite(v) && (!logY || v > 0);
+    for (const d of this.drawn) {
+      const sm = smooth(d.s.value, w); // smoothing follows step order
+      const n = d.xs.length;
+      const raw: (number | null)[] = new Array(n);
+      const smo: (number | null)[] = new Array(n);
+      const sv = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const j = d.order ? d.order[i] : i;
+        const v = d.s.value[j];
+        raw[i] = ok(v) ? v : null;
+        sv[i] = sm[j];
+        smo[i] = ok(sm[j]) ? sm[j] : null;
+      }
+      d.raw = raw;
+      d.smooth = smo;
+      d.smoothVals = sv;
+    }
+  }
+
+  private uData(): uPlot.AlignedData {
+    const data: unknown[] = [null];
+    for (const d of this.drawn) {
+      data.push([d.xs, d.raw]);
+      data.push([d.xs, d.smooth]);
+    }
+    return data as unknown as uPlot.AlignedData;
+  }
+
+  /** xExtent: the range of x over all runs' unzoomed data (or the zoom). */
+  private xRange(): [number, number] {
+    if (this.zoom) return this.zoom;
+    let lo = Infinity, hi = -Infinity;
+    for (const d of this.drawn) {
+      if (!d.xs.length) continue;
+      lo = Math.min(lo, d.xs[0]);
+      hi = Math.max(hi, d.xs[d.xs.length - 1]);
+    }
+    if (lo === Infinity) return [0, 1];
+    if (lo === hi) return [lo - 1, hi + 1];
+    return [lo, hi];
+  }
+
+  private yRange(): [number, number] {
+    const [x0, x1] = this.xRange();
+    const logY = this.view.app.state.logY;
+    const band = this.view.app.state.band;
+    let lo = Infinity, hi = -Infinity;
+    const take = (v: number | null) => {
+      if (v == null || !Number.isFinite(v) || (logY && v <= 0)) return;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    };
+    for (const d of this.drawn) {
+      const i0 = lowerBound(d.xs, x0), i1 = lowerBound(d.xs, x1 + 1e-9 * Math.abs(x1));
+      for (let i = Math.max(0, i0 - 1); i < Math.min(d.xs.length, i1 + 1); i++) { take(d.raw[i]); take(d.smooth[i]); }
+      if (band) {
+        for (let i = 0; i < d.s.envStep.length; i++) {
+          const x = d.stepX(d.s.envStep[i]);
+          if (x >= x0 && x <= x1) { take(d.s.envMin[i]); take(d.s.envMax[i]); }
+        }
+      }
+    }
+    if (lo === Infinity) return logY ? [0.1, 10] : [0, 1];
+    if (logY) {
+      const a = Math.log10(lo), b = Math.log10(hi);
+      const pad = Math.max((b - a) * 0.05, 0.05);
+      return [Math.pow(10, a - pad), Math.pow(10, b + pad)];
+    }
+    if (lo === hi) {
+      const p = Math.abs(lo) * 0.1 || 1;
+      return [lo - p, hi + p];
+    }
+    const pad = (hi - lo) * 0.05;
+    return [lo - pad, hi + pad];
+  }
+
+  private draw() {
+    this.prepare();
+    const st = this.view.app.state;
+    this.el.dataset.series = String(this.drawn.length);
+    let nf = 0;
+    for (const d of this.drawn) nf += d.s.nonfinite.length;
+    this.note.textContent = nf ? `${nf} non-finite` : '';
+    this.note.classList.toggle('warn', nf > 0);
+    this.note.title = nf ? 'NaN or infinite values: marked on the chart\'s top (NaN, +Inf) and bottom (-Inf) edges' : '';
+    if (!this.drawn.length) {
+      this.u?.destroy();
+      this.u = null;
+      this.structure = '';
+      this.plotEl.replaceChildren(el('div', { class: 'chart-empty', text: 'No selected run has this tag.' }));
+      this.el.dataset.state = 'empty';
+      return;
+    }
+    const structure = this.structureKey();
+    if (this.u && structure === this.structure) {
+      this.u.setData(this.uData(), true);
+    } else {
+      this.u?.destroy();
+      this.plotEl.replaceChildren();
+      this.structure = structure;
+      this.u = new uPlot(this.options(), this.uData(), this.plotEl);
+    }
+    this.el.dataset.state = 'drawn';
+    this.el.dataset.zoom = this.zoom ? this.zoom.join(',') : '';
+    this.el.dataset.points = String(this.pointsInView());
+    probe.chartsDrawn++;
+    if (!probe.firstChartMs) probe.firstChartMs = performance.now();
+  }
+
+  /** structureKey: what needs a new uPlot (not only new data) when it changes. */
+  private structureKey(): string {
+    const st = this.view.app.state;
+    const w = this.width();
+    return JSON.stringify([this.drawn.map((d) => d.run + (d.xs.length <= 1 || d.xs.length * 12 < w ? ':sparse' : '')), st.x, st.logY, st.smoothing > 0]);
+  }
+
+  /** pointsInView counts the drawn raw points inside the x range. */
+  private pointsInView(): number {
+    const [x0, x1] = this.xRange();
+    let n = 0;
+    for (const d of this.drawn) n += Math.max(0, lowerBound(d.xs, x1 + 1e-9 * Math.abs(x1)) - lowerBound(d.xs, x0));
+    return n;
+  }
+
+  private options(): uPlot.Options {
+    const st = this.view.app.state;
+    const smoothing = st.smoothing > 0;
+    const series: uPlot.Series[] = [{}];
+    for (const d of this.drawn) {
+      const facets = [{ scale: 'x', auto: true }, { scale: 'y', auto: true }];
+      series.push({ label: d.run, stroke: smoothing ? withAlpha(d.color, 0.25) : d.color, width: 1, points: { show: false }, paths: uPlot.paths.linear!(), facets } as uPlot.Series);
+      // a sparse series (a few logged values) shows its points: a line alone could be invisible
+      const sparse = d.xs.length <= 1 || d.xs.length * 12 < this.width();
+      series.push({ label: d.run + ' (smoothed)', stroke: d.color, fill: undefined, width: 1.5, paths: uPlot.paths.linear!(), facets, show: smoothing,
+        points: { show: sparse && smoothing, size: 6, fill: d.color, stroke: d.color } } as uPlot.Series);
+      series[series.length - 2].points = { show: sparse && !smoothing, size: 6, fill: d.color, stroke: d.color };
+    }
+    const xFmt = st.x === 'relative' ? (_u: uPlot, splits: number[]) => splits.map((v) => fmtDuration(v))
+      : st.x === 'step' ? (_u: uPlot, splits: number[]) => splits.map((v) => fmtStep(v)) : undefined;
+    return {
+      mode: 2,
+      width: this.width(),
+      height: HEIGHT,
+      legend: { show: false },
+      pxAlign: 0,
+      scales: {
+        x: { time: st.x === 'wall', auto: true, range: () => this.xRange() },
+        y: { distr: st.logY ? 3 : 1, log: 10, auto: true, range: () => this.yRange() },
+      },
+      axes: [
+        { stroke: '#555', grid: { stroke: '#eee', width: 1 }, ticks: { stroke: '#ddd', width: 1 }, values: xFmt as uPlot.Axis.Values, font: '11px system-ui, sans-serif' },
+        { stroke: '#555', grid: { stroke: '#eee', width: 1 }, ticks: { stroke: '#ddd', width: 1 }, size: 52, font: '11px system-ui, sans-serif',
+          values: (_u: uPlot, splits: number[]) => splits.map((v) => fmtNum(v)) },
+      ],
+      series,
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        sync: { key: SYNC_KEY + ':' + st.x, setSeries: false, scales: ['x', null] },
+        points: { show: false },
+        focus: { prox: -1 },
+      } as uPlot.Cursor,
+      hooks: {
+        setSelect: [(u) => this.onSelect(u)],
+        setCursor: [(u) => this.onCursor(u)],
+        drawAxes: [(u) => this.drawBands(u)],
+        draw: [(u) => this.drawMarkers(u)],
+        ready: [(u) => this.onReady(u)],
+      },
+    };
+  }
+
+  private onReady(u: uPlot) {
+    u.over.addEventListener('dblclick', () => this.resetZoom());
+    u.over.addEventListener('mouseenter', () => { this.hovered = true; });
+    u.over.addEventListener('mouseleave', () => { this.hovered = false; this.tip.hidden = true; });
+  }
+
+  private onSelect(u: uPlot) {
+    const sel = u.select;
+    if (sel.width < 4) return;
+    const x0 = u.posToVal(sel.left, 'x'), x1 = u.posToVal(sel.left + sel.width, 'x');
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    this.zoomTo([x0, x1]);
+  }
+
+  zoomTo(r: [number, number]) {
+    this.zoom = r;
+    if (this.u) this.u.setData(this.u.data, true); // show the range right away with what we have
+    this.stale = true;
+    this.load(); // then ask for that step range at full width
+  }
+
+  resetZoom() {
+    if (!this.zoom) return;
+    this.zoom = null;
+    this.stale = true;
+    this.load();
+  }
+
+  restyle() {
+    if (!this.u || !this.drawn.length) return;
+    if (this.structureKey() !== this.structure) { this.draw(); return; }
+    this.resmooth();
+    this.u.setData(this.uData(), true);
+  }
+
+  redraw() { if (this.u) this.u.setData(this.u.data, true); }
+
+  resize() { if (this.u) this.u.setSize({ width: this.width(), height: HEIGHT }); }
+
+  private drawBands(u: uPlot) {
+    if (!this.view.app.state.band) return;
+    const ctx = u.ctx;
+    const logY = this.view.app.state.logY;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+    ctx.clip();
+    for (const d of this.drawn) {
+      const n = d.s.envStep.length;
+      if (n < 2) continue;
+      const xs: number[] = [], top: number[] = [], bot: number[] = [];
+      for (let i = 0; i < n; i++) {
+        let lo = d.s.envMin[i], hi = d.s.envMax[i];
+        if (!Number.isFinite(lo) || !Number.isFinite(hi)) continue;
+        if (logY) { if (hi <= 0) continue; if (lo <= 0) lo = u.scales.y.min!; }
+        const x = d.stepX(d.s.envStep[i]);
+        if (!Number.isFinite(x)) continue;
+        xs.push(u.valToPos(x, 'x', true));
+        top.push(u.valToPos(hi, 'y', true));
+        bot.push(u.valToPos(lo, 'y', true));
+      }
+      if (xs.length < 2) continue;
+      ctx.beginPath();
+      ctx.moveTo(xs[0], top[0]);
+      for (let i = 1; i < xs.length; i++) ctx.lineTo(xs[i], top[i]);
+      for (let i = xs.length - 1; i >= 0; i--) ctx.lineTo(xs[i], bot[i]);
+      ctx.closePath();
+      ctx.fillStyle = withAlpha(d.color, 0.16);
+      ctx.fill();
+    }
+    ctx.restore();
+  }
+
+  private drawMarkers(u: uPlot) {
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    const pr = uPlot.pxRatio;
+    const sz = 5 * pr;
+    ctx.save();
+    for (const d of this.drawn) {
+      for (const m of d.s.nonfinite) {
+        const xv = d.stepX(m.step);
+        const x = u.valToPos(xv, 'x', true);
+        if (!(x >= left - 1 && x <= left + width + 1)) continue;
+        const down = m.kind === '-Infinity';
+        const y = down ? top + height : top;
+        ctx.beginPath();
+        if (down) { ctx.moveTo(x - sz, y); ctx.lineTo(x + sz, y); ctx.lineTo(x, y - sz * 1.6); }
+        else { ctx.moveTo(x - sz, y); ctx.lineTo(x + sz, y); ctx.lineTo(x, y + sz * 1.6); }
+        ctx.closePath();
+        ctx.fillStyle = d.color;
+        ctx.strokeStyle = '#b00020';
+        ctx.lineWidth = pr;
+        ctx.fill();
+        ctx.stroke();
+      }
+    }
+    ctx.restore();
+  }
+
+  private onCursor(u: uPlot) {
+    const left = u.cursor.left ?? -1;
+    if (!this.hovered || left < 0 || !this.drawn.length) { this.tip.hidden = true; return; }
+    const xv = u.posToVal(left, 'x');
+    const yv = u.posToVal(u.cursor.top ?? 0, 'y');
+    const mode = this.view.app.state.x;
+    type Row = { d: Drawn; i: number; dist: number };
+    let rows: Row[] = [];
+    for (const d of this.drawn) {
+      const i = nearest(d.xs, xv);
+      if (i < 0) continue;
+      const v = d.smoothVals[i];
+      rows.push({ d, i, dist: Number.isFinite(v) ? Math.abs(v - yv) : Infinity });
+    }
+    const total = rows.length;
+    const MAX = 24;
+    if (rows.length > MAX) rows = rows.sort((a, b) => a.dist - b.dist).slice(0, MAX);
+    rows.sort((a, b) => (b.d.smoothVals[b.i] || -Infinity) - (a.d.smoothVals[a.i] || -Infinity));
+    const near = (d: Drawn) => d.s.nonfinite.find((m) => Math.abs(u.valToPos(d.stepX(m.step), 'x') - left) < 4);
+    const smoothing = this.view.app.state.smoothing > 0;
+    const tbody = el('tbody');
+    for (const { d, i } of rows) {
+      const j = d.order ? d.order[i] : i;
+      const tr = el('tr', {},
+        el('td', {}, el('span', { class: 'swatch', style: `background:${d.color}` })),
+        el('td', { class: 'tip-run', text: d.run }),
+      );
+      if (smoothing) tr.append(el('td', { class: 'num', text: fmtNum(d.smoothVals[i]) }));
+      tr.append(el('td', { class: 'num', text: fmtNum(d.s.value[j]) }), el('td', { class: 'num', text: fmtStep(d.s.step[j]) }));
+      tr.append(el('td', { class: 'num muted', text: mode === 'wall' ? new Date(d.s.wall[j] * 1000).toLocaleString() : fmtDuration(d.s.wall[j] - this.base(d.run)) }));
+      const m = near(d);
+      if (m) tr.append(el('td', { class: 'warn', text: `${m.kind} at step ${m.step}` }));
+      tbody.append(tr);
+    }
+    const head = el('tr', {}, el('th'), el('th', { text: 'Run' }));
+    if (smoothing) head.append(el('th', { text: 'Smoothed' }));
+    head.append(el('th', { text: 'Value' }), el('th', { text: 'Step' }), el('th', { text: mode === 'wall' ? 'Time' : 'Relative' }));
+    const table = el('table', {}, el('thead', {}, head), tbody);
+    this.tip.replaceChildren(table);
+    if (total > rows.length) this.tip.append(el('div', { class: 'muted', text: `${total - rows.length} more runs (closest to the cursor shown)` }));
+    this.tip.hidden = false;
+    // place it beside the cursor, inside the card
+    const wrap = this.plotEl.getBoundingClientRect();
+    const tw = this.tip.offsetWidth, th = this.tip.offsetHeight;
+    const ox = u.over.offsetLeft, oy = u.over.offsetTop;
+    let x = ox + left + 16;
+    if (x + tw > wrap.width) x = Math.max(0, ox + left - tw - 16);
+    const y = Math.max(0, Math.min(oy + (u.cursor.top ?? 0) - th / 2, HEIGHT - th));
+    this.tip.style.transform = `translate(${x}px, ${y}px)`;
+  }
+
+  private fillDownloads() {
+    const api = this.view.app.api;
+    const runs = this.runs.length ? this.runs : this.view.app.visibleRuns().filter((r) => this.view.app.tagInfo(r, this.tag));
+    const safe = (s: string) => s.replace(/[^\w.-]+/g, '_');
+    this.dlMenu.replaceChildren(...runs.map((run) => el('div', { class: 'dl-row' },
+      el('span', { class: 'swatch', style: `background:${this.view.app.color(run)}` }),
+      el('span', { class: 'dl-run', text: run, title: run }),
+      el('a', { href: api.url('/export/scalars', { run, tag: this.tag, format: 'csv' }), download: `${safe(run)}-${safe(this.tag)}.csv`, class: 'dl-csv', text: 'CSV' }),
+      el('a', { href: api.url('/export/scalars', { run, tag: this.tag, format: 'json' }), download: `${safe(run)}-${safe(this.tag)}.json`, class: 'dl-json', text: 'JSON' }),
+    )));
+    if (!runs.length) this.dlMenu.append(el('div', { class: 'muted', text: 'No run selected.' }));
+  }
+
+  /** png renders the chart (axes included) on white with its title. */
+  pngDataURL(): string {
+    if (!this.u) return '';
+    const src = this.u.ctx.canvas;
+    const pr = uPlot.pxRatio;
+    const head = Math.round(22 * pr);
+    const c = document.createElement('canvas');
+    c.width = src.width;
+    c.height = src.height + head;
+    const ctx = c.getContext('2d')!;
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, c.width, c.height);
+    ctx.fillStyle = '#222';
+    ctx.font = `${Math.round(13 * pr)}px system-ui, sans-serif`;
+    ctx.textBaseline = 'middle';
+    ctx.fillText(this.tag, 8 * pr, head / 2);
+    ctx.drawImage(src, 0, head);
+    return c.toDataURL('image/png');
+  }
+
+  private png() {
+    const url = this.pngDataURL();
+    if (!url) return;
+    const a = el('a', { href: url, download: this.tag.replace(/[^\w.-]+/g, '_') + '.png' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  }
+
+  destroy() {
+    this.loading++;
+    this.u?.destroy();
+    this.u = null;
+  }
+}
+
+function fmtStep(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return (v / 1e6).toPrecision(3).replace(/\.?0+$/, '') + 'M';
+  if (a >= 1e4) return (v / 1e3).toPrecision(3).replace(/\.?0+$/, '') + 'k';
+  return String(Math.round(v * 1000) / 1000);
+}

@@ -1,0 +1,8 @@
+//go:build !race
+
+package sampler
+
+const (
+	raceEnabled = false
+	raceScale   = 1
+)

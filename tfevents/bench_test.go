@@ -1,0 +1,176 @@
+package tfevents
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"tbhost/tfevents/tfeventspb"
+)
+
+// genScalars returns an event file of steps × tags scalar events, one value
+// per Event: TF1 simple_value, or TF2 rank-0 FLOAT tensors (with metadata on
+// every value, as TF2 writes them).
+func genScalars(steps, tags int, tf2 bool) []byte {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	w.WriteFileVersion(1.7e9)
+	names := make([]string, tags)
+	for i := range names {
+		names[i] = fmt.Sprintf("train/metric_%02d", i)
+	}
+	for s := 0; s < steps; s++ {
+		wall := 1.7e9 + float64(s)*0.01
+		for i, tag := range names {
+			v := math.Sin(float64(s*tags + i))
+			if tf2 {
+				w.WriteTensorScalar(tag, int64(s), wall, v)
+			} else {
+				w.WriteScalar(tag, int64(s), wall, v)
+			}
+		}
+	}
+	return buf.Bytes()
+}
+
+var benchData struct {
+	once       sync.Once
+	tf1, tf2   []byte
+	fixtures   [][]byte
+	fixtureLen int64
+}
+
+func loadBenchData(b *testing.B) {
+	benchData.once.Do(func() {
+		benchData.tf1 = genScalars(200_000, 10, false)
+		benchData.tf2 = genScalars(200_000, 10, true)
+		benchData.fixtures = readFixtures(b)
+		for _, f := range benchData.fixtures {
+			benchData.fixtureLen += int64(len(f))
+		}
+	})
+}
+
+// readFixtures returns the bytes of every fixture event file.
+func readFixtures(tb testing.TB) [][]byte {
+	var out [][]byte
+	root := filepath.Join(fixturesDir, "real")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !IsEventFile(d.Name()) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		out = append(out, b)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("reading fixtures: %v", err)
+	}
+	return out
+}
+
+// benchFrame is the baseline: framing and both CRCs, nothing decoded.
+func benchFrame(b *testing.B, files ...[]byte) {
+	var n int64
+	for _, f := range files {
+		n += int64(len(f))
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, f := range files {
+			r := NewReader(bytes.NewReader(f), Options{})
+			for {
+				_, err := r.Next()
+				if err == io.EOF || (err != nil && !errors.Is(err, ErrBadRecord)) {
+					break
+				}
+			}
+		}
+	}
+}
+
+// benchScan is the full decode: every Value, normalised.
+func benchScan(b *testing.B, files ...[]byte) {
+	var n, events int64
+	for _, f := range files {
+		n += int64(len(f))
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	var sum float64
+	b.ResetTimer()
+	for b.Loop() {
+		events = 0
+		for _, f := range files {
+			s := NewScanner(bytes.NewReader(f), Options{})
+			for s.Scan() {
+				sum += s.Value().Scalar
+				events++
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*events), "ns/value")
+	_ = sum
+}
+
+// benchGenerated decodes with protobuf-go generated code, for comparison.
+func benchGenerated(b *testing.B, files ...[]byte) {
+	var n int64
+	for _, f := range files {
+		n += int64(len(f))
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	var sum float64
+	b.ResetTimer()
+	for b.Loop() {
+		for _, f := range files {
+			r := NewReader(bytes.NewReader(f), Options{})
+			for {
+				p, err := r.Next()
+				if err == io.EOF || (err != nil && !errors.Is(err, ErrBadRecord)) {
+					break
+				}
+				var ev tfeventspb.Event
+				if proto.Unmarshal(p, &ev) != nil {
+					continue
+				}
+				for _, v := range ev.GetSummary().GetValue() {
+					sum += float64(v.GetSimpleValue())
+					if t := v.GetTensor(); t != nil && len(t.TensorContent) == 4 {
+						sum += float64(math.Float32frombits(binary.LittleEndian.Uint32(t.TensorContent)))
+					}
+				}
+			}
+		}
+	}
+	_ = sum
+}
+
+func BenchmarkScalarsTF1Frame(b *testing.B)     { loadBenchData(b); benchFrame(b, benchData.tf1) }
+func BenchmarkScalarsTF1Decode(b *testing.B)    { loadBenchData(b); benchScan(b, benchData.tf1) }
+func BenchmarkScalarsTF1Generated(b *testing.B) { loadBenchData(b); benchGenerated(b, benchData.tf1) }
+func BenchmarkScalarsTF2Frame(b *testing.B)     { loadBenchData(b); benchFrame(b, benchData.tf2) }
+func BenchmarkScalarsTF2Decode(b *testing.B)    { loadBenchData(b); benchScan(b, benchData.tf2) }
+func BenchmarkScalarsTF2Generated(b *testing.B) { loadBenchData(b); benchGenerated(b, benchData.tf2) }
+func BenchmarkFixturesFrame(b *testing.B)       { loadBenchData(b); benchFrame(b, benchData.fixtures...) }
+func BenchmarkFixturesDecode(b *testing.B)      { loadBenchData(b); benchScan(b, benchData.fixtures...) }
+func BenchmarkFixturesGenerated(b *testing.B) {
+	loadBenchData(b)
+	benchGenerated(b, benchData.fixtures...)
+}
