@@ -64,11 +64,16 @@ type RemoteFile struct {
 
 // AppendResult is the answer to Append.
 type AppendResult struct {
-	Run      string   `json:"run"`
-	File     string   `json:"file"`
-	Size     int64    `json:"size"`
-	Records  int64    `json:"records"`
-	Values   int64    `json:"values"`
+	Run  string `json:"run"`
+	File string `json:"file"`
+	// Size is the number of bytes the server holds: the next offset.
+	Size       int64 `json:"size"`
+	Records    int64 `json:"records"`
+	BadRecords int64 `json:"bad_records,omitempty"`
+	Values     int64 `json:"values"`
+	Truncated  bool  `json:"truncated,omitempty"` // the file ends inside a record (so far)
+	Corrupt    bool  `json:"corrupt,omitempty"`   // framing is lost: later bytes are kept, not read
+	// Warnings are the server's notes on the file so far.
 	Warnings []string `json:"warnings"`
 }
 

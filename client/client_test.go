@@ -5,16 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"tbhost/tfevents"
 )
 
 // fastRetry keeps the tests quick: the backoff is real but tiny.
@@ -32,6 +36,8 @@ type fakeServer struct {
 	puts      int
 	onPut     func(n int) // called after each accepted PUT with its body size
 	failFirst int         // answer 503 to this many PUTs first
+	// notes, if set, gives the warnings of a file after a PUT.
+	notes func(run, file string, size int) []string
 }
 
 func newFakeServer(token string) *fakeServer {
@@ -105,7 +111,11 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.onPut(len(data))
 		}
 		run, file, _ := strings.Cut(k, "\x00")
-		json.NewEncoder(w).Encode(map[string]any{"run": run, "file": file, "size": len(have), "warnings": []string{}})
+		notes := []string{}
+		if f.notes != nil {
+			notes = f.notes(run, file, len(have))
+		}
+		json.NewEncoder(w).Encode(map[string]any{"run": run, "file": file, "size": len(have), "warnings": notes})
 	default:
 		writeErr(http.StatusNotFound, "no such route", nil)
 	}
@@ -768,5 +778,203 @@ func TestWalkLogDir(t *testing.T) {
 				t.Errorf("WalkLogDir(%s): no error", tt.dir)
 			}
 		})
+	}
+}
+
+func TestServerNotes(t *testing.T) {
+	dir := logDir(t, map[string]string{"r/events.out.tfevents.1": strings.Repeat("x", 100)})
+	fs := newFakeServer("tok")
+	// Cumulative notes, one per request, as a server that notes every
+	// request ending inside a record would send.
+	fs.notes = func(run, file string, size int) []string {
+		var out []string
+		for i := 10; i <= size; i += 10 {
+			out = append(out, "note at "+strconv.Itoa(i))
+		}
+		return out
+	}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	var logged []string
+	u := &Uploader{Client: New(srv.URL, fastRetry), Board: "b1", Token: "tok", Dir: dir, ChunkSize: 10,
+		Logf: func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }}
+	s, err := u.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"r/events.out.tfevents.1: note at 10", "r/events.out.tfevents.1: note at 20", "r/events.out.tfevents.1: note at 30", "r/events.out.tfevents.1: 7 more notes from the server"}
+	if strings.Join(logged, "\n") != strings.Join(want, "\n") || len(s.Warnings) != len(want) {
+		t.Errorf("logged:\n%s\nwant:\n%s", strings.Join(logged, "\n"), strings.Join(want, "\n"))
+	}
+	// The file grows: only the new note shows.
+	f, _ := os.OpenFile(filepath.Join(dir, "r", "events.out.tfevents.1"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(strings.Repeat("y", 10))
+	f.Close()
+	logged = nil
+	if _, err := u.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(logged) != 1 || logged[0] != "r/events.out.tfevents.1: note at 110" {
+		t.Errorf("second pass logged %q", logged)
+	}
+}
+
+func TestRecordBoundary(t *testing.T) {
+	rec := func(n int) []byte { return tfevents.AppendRecord(nil, bytes.Repeat([]byte{'e'}, n)) }
+	r10, r50 := rec(10), rec(50)
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	tests := []struct {
+		name string
+		b    []byte
+		want int
+	}{
+		{"whole records", cat(r10, r50), len(r10) + len(r50)},
+		{"ends inside a record", cat(r10, r50[:30]), len(r10)},
+		{"ends inside a header", cat(r10, r50, r10[:5]), len(r10) + len(r50)},
+		{"one record larger than the piece", r50[:40], 40},
+		{"not records", bytes.Repeat([]byte{0xff}, 64), 64},
+		{"empty", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := recordBoundary(tt.b); got != tt.want {
+				t.Errorf("recordBoundary = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestChunksEndAtRecords(t *testing.T) {
+	var file []byte
+	for i := 0; i < 40; i++ {
+		file = tfevents.AppendRecord(file, bytes.Repeat([]byte{byte('a' + i%26)}, 10+i))
+	}
+	file = append(file, tfevents.AppendRecord(nil, []byte("a truncated tail"))[:9]...)
+	dir := logDir(t, map[string]string{"events.out.tfevents.1": string(file)})
+	fs := newFakeServer("tok")
+	var ends []int
+	fs.notes = func(run, f string, size int) []string {
+		ends = append(ends, size)
+		return nil
+	}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	u := &Uploader{Client: New(srv.URL, fastRetry), Board: "b1", Token: "tok", Dir: dir, ChunkSize: 200}
+	if _, err := u.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.file(".", "events.out.tfevents.1"); !bytes.Equal(got, file) {
+		t.Fatalf("server holds %d bytes, want the %d of the file", len(got), len(file))
+	}
+	for _, end := range ends[:len(ends)-1] {
+		if recordBoundary(file[:end]) != end {
+			t.Errorf("a piece ended at %d, inside a record", end)
+		}
+	}
+	if len(ends) < 5 {
+		t.Errorf("%d requests; want the file in pieces", len(ends))
+	}
+}
+
+func TestHoldTail(t *testing.T) {
+	var whole []byte
+	for i := 0; i < 3; i++ {
+		whole = tfevents.AppendRecord(whole, []byte("record "+strconv.Itoa(i)))
+	}
+	last := tfevents.AppendRecord(nil, []byte("the record being written"))
+	tests := []struct {
+		name     string
+		tail     []byte
+		age      time.Duration // how long ago the file was modified
+		wantHeld bool
+	}{
+		{"fresh file with half a record", last[:20], 0, true},
+		{"fresh file with half a header", last[:5], 0, true},
+		{"fresh file of whole records", nil, 0, false},
+		{"stale file with half a record", last[:20], 2 * time.Hour, false},
+		{"fresh file of other bytes", []byte("not a record at all, just bytes"), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			content := append(append([]byte(nil), whole...), tt.tail...)
+			dir := logDir(t, map[string]string{"events.out.tfevents.1": string(content)})
+			p := filepath.Join(dir, "events.out.tfevents.1")
+			mod := time.Now().Add(-tt.age)
+			if err := os.Chtimes(p, mod, mod); err != nil {
+				t.Fatal(err)
+			}
+			fs := newFakeServer("tok")
+			srv := httptest.NewServer(fs)
+			defer srv.Close()
+			u := &Uploader{Client: New(srv.URL, fastRetry), Board: "b1", Token: "tok", Dir: dir, HoldTail: time.Hour}
+			if _, err := u.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			want := content
+			if tt.wantHeld {
+				want = whole
+			}
+			if got := fs.file(".", "events.out.tfevents.1"); !bytes.Equal(got, want) {
+				t.Fatalf("server holds %d bytes, want %d", len(got), len(want))
+			}
+			if !tt.wantHeld {
+				return
+			}
+			// The writer finishes the record: the next pass sends it.
+			content = append(append([]byte(nil), whole...), last...)
+			if err := os.WriteFile(p, content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := u.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := fs.file(".", "events.out.tfevents.1"); !bytes.Equal(got, content) {
+				t.Errorf("after the record was completed the server holds %d bytes, want %d", len(got), len(content))
+			}
+		})
+	}
+}
+
+func TestConfigConcurrentSaves(t *testing.T) {
+	dir := t.TempDir()
+	base, _ := LoadConfig(dir)
+	base.Put(BoardEntry{ID: "old", Server: "http://s", Token: "t-old"})
+	base.Put(BoardEntry{ID: "gone", Server: "http://s", Token: "t-gone"})
+	if err := base.Save(); err != nil {
+		t.Fatal(err)
+	}
+	// Two tbhost processes load the file, then each saves its change.
+	a, _ := LoadConfig(dir)
+	b, _ := LoadConfig(dir)
+	a.Put(BoardEntry{ID: "from-a", Server: "http://s", Token: "t-a"})
+	b.Put(BoardEntry{ID: "from-b", Server: "http://s", Token: "t-b"})
+	b.Remove("http://s", "gone")
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, c := range []*Config{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- c.Save()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := LoadConfig(dir)
+	var ids []string
+	for _, e := range got.Boards {
+		ids = append(ids, e.ID)
+	}
+	sort.Strings(ids)
+	if strings.Join(ids, ",") != "from-a,from-b,old" {
+		t.Errorf("boards after two concurrent saves: %v, want from-a, from-b, old", ids)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ConfigFile+".lock")); err == nil {
+		t.Errorf("the lock file was left behind")
 	}
 }

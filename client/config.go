@@ -52,13 +52,21 @@ type BoardEntry struct {
 // kept at mode 0600 in a directory of mode 0700, since the tokens let
 // anyone write to or delete the boards.
 type Config struct {
-	Boards []BoardEntry `json:"boards"`
-	path   string
+	Boards  []BoardEntry `json:"boards"`
+	path    string
+	removed map[string]bool       // entries removed since loading (by entryKey)
+	orig    map[string]BoardEntry // entries as loaded
 }
+
+func entryKey(server, id string) string { return NormalizeServer(server) + "\x00" + id }
 
 // LoadConfig reads dir/boards.json; a missing file is an empty config.
 func LoadConfig(dir string) (*Config, error) {
-	c := &Config{path: filepath.Join(dir, ConfigFile)}
+	return readConfig(filepath.Join(dir, ConfigFile))
+}
+
+func readConfig(path string) (*Config, error) {
+	c := &Config{path: path}
 	data, err := os.ReadFile(c.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
@@ -69,6 +77,10 @@ func LoadConfig(dir string) (*Config, error) {
 	if err := json.Unmarshal(data, c); err != nil {
 		return nil, fmt.Errorf("the token file %s is damaged (%v): fix or move it away", c.path, err)
 	}
+	c.orig = map[string]BoardEntry{}
+	for _, e := range c.Boards {
+		c.orig[entryKey(e.Server, e.ID)] = e
+	}
 	return c, nil
 }
 
@@ -76,7 +88,9 @@ func LoadConfig(dir string) (*Config, error) {
 func (c *Config) Path() string { return c.path }
 
 // Save writes the token file atomically (a temporary file renamed over
-// it), creating its directory if needed.
+// it), creating its directory if needed. Changes another tbhost process
+// saved since this config was loaded are kept: the file is re-read under a
+// lock and this config's additions and removals are applied to it.
 func (c *Config) Save() error {
 	dir := filepath.Dir(c.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -84,6 +98,14 @@ func (c *Config) Save() error {
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("saving the token file: %w", err)
+	}
+	unlock, err := lock(c.path + ".lock")
+	if err != nil {
+		return fmt.Errorf("saving the token file: %w", err)
+	}
+	defer unlock()
+	if cur, err := readConfig(c.path); err == nil {
+		c.Boards = merge(cur.Boards, c.Boards, c.orig, c.removed)
 	}
 	if c.Boards == nil {
 		c.Boards = []BoardEntry{}
@@ -117,7 +139,70 @@ func (c *Config) Save() error {
 	if err := os.Rename(tmp, c.path); err != nil {
 		return fmt.Errorf("saving the token file: %w", err)
 	}
+	c.orig = map[string]BoardEntry{}
+	for _, e := range c.Boards {
+		c.orig[entryKey(e.Server, e.ID)] = e
+	}
+	c.removed = nil
 	return nil
+}
+
+// merge applies our changes (entries added or changed since they were
+// loaded as orig, and removed keys) to the entries on disk.
+func merge(disk, ours []BoardEntry, orig map[string]BoardEntry, removed map[string]bool) []BoardEntry {
+	mine := map[string]int{}
+	for i, e := range ours {
+		k := entryKey(e.Server, e.ID)
+		if o, ok := orig[k]; !ok || o != e {
+			mine[k] = i
+		}
+	}
+	out := make([]BoardEntry, 0, len(disk)+len(ours))
+	used := map[string]bool{}
+	for _, e := range disk {
+		k := entryKey(e.Server, e.ID)
+		if i, ok := mine[k]; ok {
+			out = append(out, ours[i])
+			used[k] = true
+			continue
+		}
+		if removed[k] {
+			continue
+		}
+		out = append(out, e)
+	}
+	for _, e := range ours {
+		k := entryKey(e.Server, e.ID)
+		if _, changed := mine[k]; changed && !used[k] {
+			out = append(out, e)
+			used[k] = true
+		}
+	}
+	return out
+}
+
+// lock takes an exclusive lock file, waiting up to 5 s; a lock older than
+// 30 s is left over by a crash and is taken over.
+func lock(path string) (unlock func(), err error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) > 30*time.Second {
+			os.Remove(path)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s is held by another tbhost; remove it if none is running", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Board returns the entry of board id, or nil. When server is not empty,
@@ -149,6 +234,7 @@ func (c *Config) ForLogDir(server, dir string) *BoardEntry {
 // Put adds e, or replaces the entry with the same server and id.
 func (c *Config) Put(e BoardEntry) {
 	e.Server = NormalizeServer(e.Server)
+	delete(c.removed, entryKey(e.Server, e.ID))
 	if b := c.Board(e.Server, e.ID); b != nil {
 		*b = e
 		return
@@ -165,6 +251,10 @@ func (c *Config) Remove(server, id string) bool {
 	for _, b := range c.Boards {
 		if b.ID == id && (server == "" || NormalizeServer(b.Server) == server) {
 			found = true
+			if c.removed == nil {
+				c.removed = map[string]bool{}
+			}
+			c.removed[entryKey(b.Server, b.ID)] = true
 			continue
 		}
 		out = append(out, b)

@@ -38,7 +38,12 @@ func (pp *ProgressPrinter) Update(p Progress) {
 	if p.Done {
 		line := fmt.Sprintf("sent %s in %d %s in %s (%s/s)", FormatBytes(p.BytesDone), p.FilesTotal,
 			plural(p.FilesTotal, "file", "files"), FormatDuration(p.Elapsed), FormatBytes(int64(p.Rate)))
-		if p.Resumed > 0 {
+		switch {
+		case p.Pass > 1:
+			// Watching: one short line per pass that sent something.
+			line = fmt.Sprintf("%s sent %s to %d %s (board total %s)", now.Format("15:04:05"), FormatBytes(p.BytesDone),
+				p.FilesTotal, plural(p.FilesTotal, "file", "files"), FormatBytes(p.Resumed+p.BytesDone))
+		case p.Resumed > 0:
 			line += fmt.Sprintf("; %s were already on the server", FormatBytes(p.Resumed))
 		}
 		if pp.tty {
@@ -59,7 +64,7 @@ func (pp *ProgressPrinter) Update(p Progress) {
 		pp.drawn = true
 		return
 	}
-	if !pp.last.IsZero() && now.Sub(pp.last) < pp.Every {
+	if p.Pass > 1 || !pp.last.IsZero() && now.Sub(pp.last) < pp.Every {
 		return
 	}
 	if pp.last.IsZero() && p.BytesDone == 0 {

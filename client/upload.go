@@ -3,11 +3,14 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -33,6 +36,11 @@ type Uploader struct {
 	ChunkSize int64
 	// Interval is Watch's poll period (DefaultInterval when 0).
 	Interval time.Duration
+	// HoldTail, when > 0, keeps back an incomplete record at the end of a
+	// file modified less than HoldTail ago: the writer is probably in the
+	// middle of it, and it goes out whole on a later pass. (A file that
+	// stays incomplete for longer is sent as it is.) Watch mode wants it.
+	HoldTail time.Duration
 	// Walk lists the log dir's event files (WalkLogDir when nil).
 	Walk WalkFunc
 	// Progress, if set, is called as bytes go out.
@@ -40,6 +48,7 @@ type Uploader struct {
 	// Logf, if set, receives notes meant for the user (warnings).
 	Logf func(format string, args ...any)
 
+	passes int
 	remote map[fileKey]int64 // bytes the server holds, per file
 	warned map[string]bool
 	buf    []byte
@@ -59,6 +68,7 @@ type Progress struct {
 	Rate       float64       // bytes per second over the pass
 	ETA        time.Duration // -1 when unknown
 	Done       bool          // the pass is over
+	Pass       int           // 1 for an Uploader's first pass, 2 for its second, …
 }
 
 // Summary describes one pass over the log dir.
@@ -101,6 +111,7 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 	type job struct {
 		LocalFile
 		from, to int64
+		hold     bool
 	}
 	s := &Summary{Files: len(files)}
 	var jobs []job
@@ -117,7 +128,8 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 		have := u.remote[k]
 		switch {
 		case size > have:
-			jobs = append(jobs, job{f, have, size})
+			hold := u.HoldTail > 0 && time.Since(st.ModTime()) < u.HoldTail
+			jobs = append(jobs, job{f, have, size, hold})
 			s.Resumed += have
 		case have > size:
 			u.warn(s, k, "shrunk", "%s/%s: the server holds %d bytes but the local file has %d: was it replaced? its new bytes are not sent (upload to a new board with --new)", f.Run, f.File, have, size)
@@ -128,7 +140,8 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 	}
 	s.Runs = len(runs)
 
-	p := Progress{FilesTotal: len(jobs), Resumed: s.Resumed, ETA: -1}
+	u.passes++
+	p := Progress{FilesTotal: len(jobs), Resumed: s.Resumed, ETA: -1, Pass: u.passes}
 	for _, j := range jobs {
 		p.BytesTotal += j.to - j.from
 	}
@@ -154,8 +167,10 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 	for _, j := range jobs {
 		p.Run, p.File = j.Run, j.File
 		base := p.BytesDone
-		err := u.send(ctx, s, j.LocalFile, j.from, j.to, func(off int64) {
-			p.BytesDone = base + min(max(off-j.from, 0), j.to-j.from)
+		reached := j.from
+		err := u.send(ctx, s, j.LocalFile, j.from, j.to, j.hold, func(off int64) {
+			reached = min(max(off, j.from), j.to)
+			p.BytesDone = base + reached - j.from
 			report(false)
 		})
 		if err != nil {
@@ -163,16 +178,58 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 			s.Elapsed = time.Since(start)
 			return s, err
 		}
-		p.BytesDone = base + (j.to - j.from)
-		p.FilesDone++
+		if reached == j.to {
+			p.FilesDone++
+		}
 	}
 	s.Sent = p.BytesDone
 	s.Elapsed = time.Since(start)
-	if len(jobs) > 0 {
+	if len(jobs) > 0 && (p.BytesDone > 0 || p.Pass == 1) {
 		p.Run, p.File = "", ""
 		report(true)
 	}
 	return s, nil
+}
+
+// recordBoundary returns the length of the longest prefix of b made of
+// whole TFRecords (8-byte length, its masked CRC-32C, data, data CRC),
+// assuming b starts at a record; len(b) when that prefix is empty (one
+// record larger than b, or bytes that are not TFRecords).
+func recordBoundary(b []byte) int {
+	if n, _ := wholeRecords(b); n > 0 {
+		return n
+	}
+	return len(b)
+}
+
+// wholeRecords returns the length of the longest prefix of b made of whole
+// TFRecords, and whether what follows is the start of a record cut short
+// (rather than bytes that do not frame as a record).
+func wholeRecords(b []byte) (n int, partial bool) {
+	pos := 0
+	for pos < len(b) {
+		if pos+12 > len(b) {
+			return pos, true
+		}
+		n := binary.LittleEndian.Uint64(b[pos:])
+		if binary.LittleEndian.Uint32(b[pos+8:]) != maskedCRC(b[pos:pos+8]) {
+			return pos, false
+		}
+		next := uint64(pos) + 12 + n + 4
+		if next > uint64(len(b)) || n > uint64(len(b)) {
+			return pos, true
+		}
+		pos = int(next)
+	}
+	return pos, false
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// maskedCRC is TFRecord's masked CRC-32C.
+func maskedCRC(b []byte) uint32 {
+	c := crc32.Checksum(b, castagnoli)
+	return (c>>15 | c<<17) + 0xa282ead8
 }
 
 // maxGaps bounds the 409 answers one file may get in a pass.
@@ -180,7 +237,7 @@ const maxGaps = 8
 
 // send sends the bytes [from, to) of f, calling step with the new offset
 // after each request.
-func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to int64, step func(off int64)) error {
+func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to int64, hold bool, step func(off int64)) error {
 	k := fileKey{f.Run, f.File}
 	fh, err := os.Open(f.Path)
 	if err != nil {
@@ -194,6 +251,8 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 	}
 	gaps := 0
 	off := from
+	var notes []string // the server's warnings on the file, as of the last answer
+	defer func() { u.serverNotes(s, k, notes) }()
 	for off < to {
 		n := min(chunk, to-off)
 		if int64(cap(u.buf)) < n {
@@ -208,7 +267,18 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 			return nil // the file shrank since the walk
 		}
 		buf = buf[:got]
-		res, err := u.Client.Append(ctx, u.Board, u.Token, f.Run, f.File, off, bytes.NewReader(buf), int64(got))
+		if off+int64(got) < to {
+			// Not the last piece: end it at a record boundary, so that no
+			// request leaves the server holding half a record.
+			buf = buf[:recordBoundary(buf)]
+		} else if n, partial := wholeRecords(buf); hold && partial {
+			// The last piece ends inside a record being written.
+			if n == 0 {
+				return nil
+			}
+			buf = buf[:n]
+		}
+		res, err := u.Client.Append(ctx, u.Board, u.Token, f.Run, f.File, off, bytes.NewReader(buf), int64(len(buf)))
 		if err != nil {
 			var ae *APIError
 			if errors.As(err, &ae) && ae.Status == http.StatusConflict && ae.Offset != nil {
@@ -237,20 +307,47 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 			}
 			return fmt.Errorf("uploading %s/%s at offset %d: %w", f.Run, f.File, off, err)
 		}
-		for _, w := range res.Warnings {
-			u.warn(s, k, "server:"+w, "%s/%s: %s", f.Run, f.File, w)
-		}
+		notes = res.Warnings
 		u.remote[k] = res.Size
 		if res.Size <= off || res.Size > to {
 			// No progress (the server keeps an incomplete record at the
 			// end for later), or the server is ahead: done for this pass.
-			step(to)
+			step(max(off, min(res.Size, to)))
 			return nil
 		}
 		off = res.Size
 		step(off)
 	}
 	return nil
+}
+
+// maxNotes bounds the server warnings shown per file.
+const maxNotes = 3
+
+// serverNotes reports the server's warnings on a file once it was sent
+// (not after every request: a request that ends inside a record may be
+// noted, and the next one completes it).
+func (u *Uploader) serverNotes(s *Summary, k fileKey, notes []string) {
+	var fresh []string
+	for _, n := range notes {
+		if !u.warned[k.run+"\x00"+k.file+"\x00server:"+n] {
+			fresh = append(fresh, n)
+		}
+	}
+	name := k.run + "/" + k.file
+	if k.run == "." {
+		name = k.file
+	}
+	for i, n := range fresh {
+		if i == maxNotes {
+			u.warn(s, k, "server-more:"+strconv.Itoa(len(notes)), "%s: %d more notes from the server", name, len(fresh)-maxNotes)
+		}
+		if i >= maxNotes {
+			u.warned[k.run+"\x00"+k.file+"\x00server:"+n] = true
+			continue
+		}
+		u.warn(s, k, "server:"+n, "%s: %s", name, n)
+	}
 }
 
 func (u *Uploader) warn(s *Summary, k fileKey, kind, format string, args ...any) {

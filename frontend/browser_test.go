@@ -125,19 +125,47 @@ func createBoard(tb testing.TB, name, description string) created {
 	return c
 }
 
-func putFile(tb testing.TB, b created, run, file string, offset int64, data []byte) {
-	tb.Helper()
+// putFile sends bytes of one event file from offset (safe to call from
+// any goroutine: it returns its error).
+func putFile(b created, run, file string, offset int64, data []byte) error {
 	u := fmt.Sprintf("%s/api/boards/%s/files?run=%s&file=%s&offset=%d", baseURL, b.ID, url.QueryEscape(run), url.QueryEscape(file), offset)
 	req, _ := http.NewRequest(http.MethodPut, u, bytes.NewReader(data))
 	req.Header.Set("Authorization", "Bearer "+b.Token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK {
-		tb.Fatalf("PUT %s: %d %s", u, res.StatusCode, raw)
+		return fmt.Errorf("PUT %s: %d %s", u, res.StatusCode, raw)
+	}
+	return nil
+}
+
+// putAll runs the uploads, 8 at a time, and fails tb on the first error.
+func putAll(tb testing.TB, jobs []func() error) {
+	tb.Helper()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	sem := make(chan struct{}, 8)
+	for _, job := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := job(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		tb.Fatalf("%d uploads failed; first: %v", len(errs), errs[0])
 	}
 }
 
@@ -155,9 +183,8 @@ func uploadDir(tb testing.TB, b created, dir string) {
 		if err != nil {
 			return err
 		}
-		putFile(tb, b, filepath.ToSlash(rel), d.Name(), 0, data)
 		n++
-		return nil
+		return putFile(b, filepath.ToSlash(rel), d.Name(), 0, data)
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -218,20 +245,20 @@ func syntheticRun(seed uint64, tags, steps int, nan bool, max int) [][]byte {
 func uploadSynthetic(tb testing.TB, name string, runs, tags, steps int) string {
 	tb.Helper()
 	b := createBoard(tb, name, fmt.Sprintf("%d runs × %d tags × %d steps", runs, tags, steps))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	jobs := make([]func() error, runs)
 	for i := range runs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		jobs[i] = func() error {
 			var off int64
 			for _, c := range syntheticRun(uint64(i), tags, steps, i == 0, 16<<20) {
-				putFile(tb, b, fmt.Sprintf("run_%03d", i), "events.out.tfevents.1700000000.bench", off, c)
+				if err := putFile(b, fmt.Sprintf("run_%03d", i), "events.out.tfevents.1700000000.bench", off, c); err != nil {
+					return err
+				}
 				off += int64(len(c))
 			}
-		})
+			return nil
+		}
 	}
-	wg.Wait()
+	putAll(tb, jobs)
 	return b.ID
 }
 
@@ -244,7 +271,9 @@ type tab struct {
 	errs []string
 }
 
-func newTab(tb testing.TB) *tab {
+func newTab(tb testing.TB) *tab { return newTabTimeout(tb, 2*time.Minute) }
+
+func newTabTimeout(tb testing.TB, timeout time.Duration) *tab {
 	tb.Helper()
 	if browserErr != nil {
 		tb.Fatalf("cannot start Chromium (%s): %v", chromiumPath(), browserErr)
@@ -252,7 +281,7 @@ func newTab(tb testing.TB) *tab {
 	t := &tab{t: tb}
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithListener(t.listen))
 	tb.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
 	tb.Cleanup(cancelT)
 	t.ctx = ctx
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1400, 1000)); err != nil {
@@ -392,6 +421,38 @@ func TestBoardPageLoads(t *testing.T) {
 	if len(tabs) != 1 || tabs[0] != "tab-scalars" {
 		t.Errorf("tabs %v, want only scalars", tabs)
 	}
+	// per chart downloads: CSV/JSON links to the full-resolution export, and a PNG
+	sel := `.chart[data-state=drawn]`
+	tb.do(chromedp.Click(chromedp.CSS(sel + ` .dl > summary`)))
+	links := eval[[]string](tb, fmt.Sprintf(`[...document.querySelector(%q).querySelectorAll('.dl-menu a')].map(a => a.href)`, sel))
+	if len(links) == 0 || len(links)%2 != 0 {
+		t.Fatalf("download links %v", links)
+	}
+	for _, l := range links {
+		if !strings.Contains(l, "/api/boards/"+id+"/export/scalars?") || !(strings.Contains(l, "format=csv") || strings.Contains(l, "format=json")) {
+			t.Errorf("download link %s", l)
+			continue
+		}
+		res, err := http.Get(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || len(body) == 0 {
+			t.Errorf("GET %s: %d, %d bytes", l, res.StatusCode, len(body))
+		}
+	}
+	png := eval[string](tb, fmt.Sprintf(`(() => {
+	  let got = '';
+	  const orig = HTMLAnchorElement.prototype.click;
+	  HTMLAnchorElement.prototype.click = function () { got = this.href + ' ' + this.download; };
+	  document.querySelector(%q).querySelector('button.png').click();
+	  HTMLAnchorElement.prototype.click = orig;
+	  return got; })()`, sel))
+	if !strings.HasPrefix(png, "data:image/png;base64,") || len(png) < 2000 || !strings.HasSuffix(png, ".png") {
+		t.Errorf("PNG download: %.80s… (%d bytes)", png, len(png))
+	}
 	time.Sleep(300 * time.Millisecond)
 	tb.noConsoleErrors()
 }
@@ -488,6 +549,36 @@ func TestRunFilterRemovesSeries(t *testing.T) {
 	tb.waitFor("no series", fmt.Sprintf(`document.querySelector(%q).dataset.state === 'empty'`, sel), 10*time.Second)
 	tb.do(chromedp.Click(chromedp.ID("runs-all")))
 	tb.waitFor("all series", fmt.Sprintf(`+document.querySelector(%q).dataset.series === %d`, sel, before), 10*time.Second)
+	tb.noConsoleErrors()
+}
+
+func TestTooltipAndSyncedCursor(t *testing.T) {
+	id := fixtureBoard(t, "janosh__tensorboard-reducer")
+	tb := newTab(t)
+	tb.open(boardPath(id))
+	sel := `.chart[data-tag="lax/foo"]`
+	other := `.chart[data-tag="lax/bar_2"]`
+	tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).scrollIntoView()`, sel)))
+	tb.waitFor("the charts", fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn' && document.querySelector(%q).dataset.state === 'drawn'`, sel, other), 20*time.Second)
+	box := eval[[]float64](tb, fmt.Sprintf(`(() => { const r = document.querySelector(%q).querySelector('.u-over').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`, sel))
+	x, y := box[0]+box[2]*0.5, box[1]+box[3]*0.5
+	tb.do(
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x-20, y),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y),
+	)
+	tb.waitFor("the tooltip", fmt.Sprintf(`!document.querySelector(%q).querySelector('.tooltip').hidden`, sel), 5*time.Second)
+	rows := eval[[]string](tb, fmt.Sprintf(`[...document.querySelector(%q).querySelectorAll('.tooltip tbody tr')].map(r => r.querySelector('.tip-run').textContent)`, sel))
+	if len(rows) != 3 {
+		t.Errorf("tooltip rows %v, want the 3 lax runs", rows)
+	}
+	// the other chart's cursor follows (uPlot sync), without its own tooltip
+	left := eval[float64](tb, fmt.Sprintf(`document.querySelector(%q).querySelector('.u-cursor-x').getBoundingClientRect().left - document.querySelector(%q).querySelector('.u-over').getBoundingClientRect().left`, other, other))
+	if left < 1 || left > box[2]-1 {
+		t.Errorf("synced cursor at %.1f px of %.1f: not shown", left, box[2])
+	}
+	if !eval[bool](tb, fmt.Sprintf(`document.querySelector(%q).querySelector('.tooltip').hidden`, other)) {
+		t.Error("the synced chart shows a tooltip too")
+	}
 	tb.noConsoleErrors()
 }
 
@@ -634,6 +725,48 @@ func TestEmptyBoard(t *testing.T) {
 	tb.noConsoleErrors()
 }
 
+// TestThousandRuns: the runs list stays small in the DOM, filters fast,
+// and a chart draws every selected run.
+func TestThousandRuns(t *testing.T) {
+	b := createBoard(t, "1000 runs", "")
+	jobs := make([]func() error, 1000)
+	for i := range jobs {
+		jobs[i] = func() error {
+			var data []byte
+			for s := range 5 {
+				data = tfevents.AppendRecord(data, tfevents.AppendScalarEvent(nil, "loss", int64(s), 1.7e9+float64(s), float64(i)+float64(s)/10))
+			}
+			return putFile(b, fmt.Sprintf("sweep/lr_%04d", i), "events.out.tfevents.1.x", 0, data)
+		}
+	}
+	putAll(t, jobs)
+	tb := newTab(t)
+	tb.open(boardPath(b.ID))
+	tb.waitFor("the chart of 1000 runs", `document.querySelector('.chart[data-tag=loss]')?.dataset.series === '1000'`, 90*time.Second)
+	rows := eval[int](tb, `document.querySelectorAll('#runs .run-item').length`)
+	if rows == 0 || rows > 150 {
+		t.Errorf("%d run rows in the DOM for 1000 runs: the list is not virtualised", rows)
+	}
+	if got := eval[string](tb, `document.getElementById('runs-count').textContent`); !strings.Contains(got, "1000/1000") {
+		t.Errorf("runs count %q", got)
+	}
+	// scroll to the end: the last run is rendered
+	tb.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('runs').scrollTop = 1e9`))
+	tb.waitFor("the last run row", `document.querySelector('#runs .run-item[data-run="sweep/lr_0999"]')`, 5*time.Second)
+	// a regex filter
+	ms := eval[float64](tb, `(() => {
+	  const t0 = performance.now();
+	  document.getElementById('run-regex').checked = true;
+	  const f = document.getElementById('run-filter'); f.value = 'lr_09[0-4]\\d$'; f.dispatchEvent(new Event('input'));
+	  return performance.now() - t0; })()`)
+	tb.waitFor("the filtered chart", `document.querySelector('.chart[data-tag=loss]').dataset.series === '50'`, 30*time.Second)
+	if n := eval[int](tb, `document.querySelectorAll('#runs .run-item').length`); n != 50 {
+		t.Errorf("%d rows after the filter, want 50", n)
+	}
+	t.Logf("1000 runs: %d rows in the DOM; filter handler %.1f ms; %d API queries", rows, ms, eval[int](tb, `window.__tbhost.queries`))
+	tb.noConsoleErrors()
+}
+
 // TestScreenshots saves the board page as PNGs to look at (board.png,
 // board-images.png in the temp dir).
 func TestScreenshots(t *testing.T) {
@@ -664,18 +797,21 @@ func TestScreenshots(t *testing.T) {
 }
 
 // BenchmarkTimeToFirstChart opens a board of 100 runs × 20 tags and
-// measures the time from navigation to the first drawn chart. The steps
-// per series default to 10,000 (TBHOST_BENCH_STEPS overrides: 100000 is
-// the target size but takes minutes and GBs to generate in a MemStore).
+// measures the time from navigation to the first drawn chart
+// (ms-to-first-chart, from the page's performance clock; ns/op also
+// counts a navigation to about:blank). The target is 100,000 steps per
+// series, but generating that through the upload API takes hours at the
+// server's current ingest rate, so the steps default to 1,000:
+// TBHOST_BENCH_STEPS=100000 asks for the full size.
 func BenchmarkTimeToFirstChart(b *testing.B) {
-	steps := 10000
+	steps := 1000
 	if s := os.Getenv("TBHOST_BENCH_STEPS"); s != "" {
 		fmt.Sscan(s, &steps)
 	}
 	t0 := time.Now()
 	id := uploadSynthetic(b, "bench", 100, 20, steps)
 	b.Logf("generated 100 runs × 20 tags × %d steps in %v", steps, time.Since(t0).Round(time.Millisecond))
-	tb := newTab(b)
+	tb := newTabTimeout(b, time.Hour)
 	var firstMs float64
 	for b.Loop() {
 		tb.do(chromedp.Navigate("about:blank"))

@@ -336,10 +336,7 @@ func (s *Server) getAudio(c *gin.Context) error {
 	out := make([]audio, 0, len(its))
 	for _, x := range its {
 		a := audio{WallTime: Float(x.Wall), Step: x.Step, Clips: []clip{}}
-		ct := x.it.ContentType
-		if ct == "" {
-			ct = "audio/wav"
-		}
+		ct := audioType(x.it.ContentType)
 		for i := 0; i < len(x.it.Strings); i += 2 {
 			cl := clip{Blob: blobSHA(x.it.Strings[i]), ContentType: ct}
 			if i+1 < len(x.it.Strings) {
@@ -429,42 +426,26 @@ func (s *Server) getBlob(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range runs {
-		for _, t := range r.s.Tags() {
-			if t.Plugin != "images" && t.Plugin != "audio" {
-				continue
-			}
-			its, err := items(r, t.Tag)
-			if err != nil {
-				return err
-			}
-			for _, x := range its {
-				ss := x.it.Strings
-				if t.Plugin == "images" && len(ss) >= 2 {
-					ss = ss[2:]
-				}
-				for i, data := range ss {
-					if t.Plugin == "audio" && i%2 == 1 {
-						continue
-					}
-					if blobSHA(data) == want {
-						ct := http.DetectContentType(data)
-						if t.Plugin == "audio" {
-							ct = x.it.ContentType
-							if ct == "" {
-								ct = "audio/wav"
-							}
-						}
-						c.Header("Cache-Control", "public, max-age=31536000, immutable")
-						if b.Private {
-							c.Header("Cache-Control", "private, max-age=31536000, immutable")
-						}
-						c.Data(http.StatusOK, ct, data)
-						return nil
-					}
-				}
-			}
+	for _, plugin := range []string{"images", "audio"} {
+		data, ct, ok, err := findBlob(runs, plugin, want)
+		if err != nil {
+			return err
+		}
+		if ok {
+			serveBlob(c, b, ct, data)
+			return nil
 		}
 	}
 	return Errorf(NotFound, "board %s has no image or audio %s", b.ID, want)
+}
+
+// serveBlob answers with image or audio bytes, cacheable forever: their
+// name is their hash.
+func serveBlob(c *gin.Context, b *boardMeta, contentType string, data []byte) {
+	if b.Private {
+		c.Header("Cache-Control", "private, max-age=31536000, immutable")
+	} else {
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	c.Data(http.StatusOK, contentType, data)
 }

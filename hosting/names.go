@@ -75,16 +75,28 @@ func checkText(what, s string, max int) error {
 	return nil
 }
 
-// escapeSegment turns a name into one store key segment, injectively.
+// maxSegment is the longest key segment escapeSegment makes: stores keep
+// segments under 255 bytes (file systems) and keys under 1024 (GCS).
+const maxSegment = 160
+
+// escapeSegment turns a name into one store key segment: the name
+// percent-escaped, or for a long name a readable prefix of it and a hash of
+// the whole.
 func escapeSegment(s string) string {
 	e := url.PathEscape(s)
 	if strings.HasPrefix(e, ".") {
 		e = "%2E" + e[1:]
 	}
-	return e
+	if len(e) <= maxSegment {
+		return e
+	}
+	h := sha256.Sum256([]byte(s))
+	prefix := e[:maxSegment-33]
+	if i := strings.LastIndexByte(prefix, '%'); i >= len(prefix)-2 {
+		prefix = prefix[:i] // do not cut an escape in two
+	}
+	return prefix + "~" + hex.EncodeToString(h[:16])
 }
-
-func unescapeSegment(s string) (string, error) { return url.PathUnescape(s) }
 
 func boardPrefix(id string) string { return "boards/" + id + "/" }
 func boardKey(id string) string    { return boardPrefix(id) + "board.json" }

@@ -395,7 +395,7 @@ func checkCSV(t *testing.T, a api, exp *expected, boards map[string]created) {
 					mn, mx, last = min(mn, v), max(mx, v), v
 				}
 			}
-			if tg.Min != nil && (!close(mn, *tg.Min) || !close(mx, *tg.Max) || !close(last, *tg.Last)) {
+			if tg.Min != nil && (!near(mn, *tg.Min) || !near(mx, *tg.Max) || !near(last, *tg.Last)) {
 				t.Errorf("csv %s/%s: min/max/last %v/%v/%v, want %v/%v/%v", f.Run, tg.Tag, mn, mx, last, *tg.Min, *tg.Max, *tg.Last)
 			}
 		}
@@ -405,7 +405,7 @@ func checkCSV(t *testing.T, a api, exp *expected, boards map[string]created) {
 	}
 }
 
-func close(a, b float64) bool {
+func near(a, b float64) bool {
 	return a == b || math.Abs(a-b) <= 1e-6*math.Max(math.Abs(a), math.Abs(b))
 }
 
@@ -504,6 +504,8 @@ func TestUploadRules(t *testing.T) {
 	}{
 		{"ok", "train", "events.out.tfevents.1", b.Token, 0, []byte("abc"), 200},
 		{"resend held bytes", "train", "events.out.tfevents.1", b.Token, 0, []byte("abc"), 200},
+		{"long unicode run", strings.Repeat("ü x=,", 80), "events.out.tfevents.2", b.Token, 0, []byte("abc"), 200},
+		{"run too long", strings.Repeat("r", 513), "f", b.Token, 0, []byte("x"), 400},
 		{"gap", "train", "events.out.tfevents.1", b.Token, 10, []byte("x"), 409},
 		{"dotdot", "../etc", "f.tfevents", b.Token, 0, []byte("x"), 400},
 		{"absolute", "/etc", "f.tfevents", b.Token, 0, []byte("x"), 400},

@@ -184,7 +184,9 @@ func (s *DirStore) write(ctx context.Context, key string, data []byte, want *int
 // collides with a folder of other keys (or a folder in it with an object).
 func dirWriteErr(key string, err error) error {
 	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
-		return Errorf(Conflict, "put %s: the key is, or is under, both an object and a folder of objects: %w", key, err)
+		// The message is for API users: no local paths.
+		return &Error{Kind: Conflict, Err: err,
+			Message: fmt.Sprintf("put %s: a key cannot be both an object and a folder of objects", key)}
 	}
 	return fmt.Errorf("put %s: %w", key, err)
 }

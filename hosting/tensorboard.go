@@ -640,12 +640,7 @@ func (s *Server) tbIndividualBlob(plugin string) handlerFunc {
 		if !ok {
 			return Errorf(NotFound, "board %s has no %s %s", b.ID, strings.TrimSuffix(plugin, "s"), want)
 		}
-		if b.Private {
-			c.Header("Cache-Control", "private, max-age=31536000, immutable")
-		} else {
-			c.Header("Cache-Control", "public, max-age=31536000, immutable")
-		}
-		c.Data(http.StatusOK, ct, data)
+		serveBlob(c, b, ct, data)
 		return nil
 	}
 }

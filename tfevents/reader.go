@@ -125,19 +125,18 @@ func (r *Reader) fill(n int) error {
 	return nil
 }
 
-// grow makes room for n bytes from lo, moving unread bytes to the front.
+// grow makes room for n bytes from lo: it doubles a small buffer (so that
+// small inputs cost little and big ones few reads), grows it to hold a big
+// record, shrinks it after one, or else moves the unread bytes to the front.
 func (r *Reader) grow(n int) {
 	size := len(r.buf)
-	if size < minBufSize {
-		size = minBufSize
+	switch {
+	case size < minBufSize:
+		size = max(min(2*size, minBufSize), 4<<10)
+	case size > 4*minBufSize && n <= minBufSize && r.hi-r.lo <= minBufSize:
+		size = minBufSize // give back the memory of an earlier big record
 	}
-	if size < n {
-		size = n
-	}
-	if size > 4*minBufSize && n <= minBufSize && r.hi-r.lo <= minBufSize {
-		// Give back the memory of an earlier big record.
-		size = minBufSize
-	}
+	size = max(size, n)
 	if size != len(r.buf) {
 		nb := make([]byte, size)
 		r.hi = copy(nb, r.buf[r.lo:r.hi])

@@ -685,17 +685,33 @@ func TestExportRoundTrip(t *testing.T) {
 		name    string
 		fixture string
 		byID    bool
+		private bool
 	}{
-		{"by URL", "janosh__tensorboard-reducer", false},
-		{"by id", "orktes__go-tensorboard", true},
-		{"names with spaces, commas and =", "sbyebss__learn_tensorboardx", false},
+		{"by URL", "janosh__tensorboard-reducer", false, false},
+		{"by id", "orktes__go-tensorboard", true, false},
+		{"names with spaces, commas and =", "sbyebss__learn_tensorboardx", false, false},
+		{"private board by its URL with the key", "orktes__go-tensorboard", false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mc := newMachine(t)
 			in := fixture(tt.fixture)
-			u := mc.must("upload", in, "--server", ts.URL).lastLine()
+			args := []string{"upload", in, "--server", ts.URL, "--new"}
+			if tt.private {
+				args = append(args, "--private")
+			}
+			u := mc.must(args...).lastLine()
 			id := boardID(t, u)
+			key := ""
+			if tt.private {
+				pu, _ := url.Parse(u)
+				key = "?key=" + url.QueryEscape(pu.Query().Get("key"))
+				// Without the key, another machine is told what to do.
+				r := newMachine(t).run(context.Background(), "", "export", id, "--server", ts.URL, "--out", t.TempDir())
+				if r.err == nil || !strings.Contains(r.err.Error(), "pass its view key with --key") {
+					t.Errorf("export of a private board without its key: %v", r.err)
+				}
+			}
 			out := filepath.Join(t.TempDir(), "out")
 			ref := u
 			if tt.byID {
@@ -718,7 +734,7 @@ func TestExportRoundTrip(t *testing.T) {
 					Count  int    `json:"count"`
 				} `json:"runs"`
 			}
-			getJSON(t, ts.URL+"/api/boards/"+id+"/tags", &tags)
+			getJSON(t, ts.URL+"/api/boards/"+id+"/tags"+key, &tags)
 			n := 0
 			for run, ts := range tags.Runs {
 				used := map[string]bool{}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,6 +207,8 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 	u := &client.Uploader{Client: c, Board: id, Token: tok, Dir: dir, ChunkSize: *chunk, Interval: *interval,
 		Progress: pp.Update, Logf: func(format string, args ...any) { pp.Printf("warning: "+format, args...) }}
 	if *watch {
+		// A record being written goes out whole, unless it stays cut short.
+		u.HoldTail = max(30*time.Second, 3**interval)
 		if err := printURL(); err != nil {
 			return err
 		}
@@ -364,8 +368,12 @@ func (m *Main) newClient(server string, nf *netFlags, entry *client.BoardEntry, 
 	}
 	p := client.DefaultRetry
 	p.Attempts = max(nf.retries, 1)
+	// A server that accepts a request and then never answers counts as a
+	// network error (and is retried) after two minutes.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 2 * time.Minute
 	all := []client.Option{client.WithRetry(p), client.WithViewKey(key), client.WithUserAgent("tbhost-cli"),
-		client.WithHTTPClient(&http.Client{Transport: http.DefaultTransport})}
+		client.WithHTTPClient(&http.Client{Transport: tr})}
 	return client.New(server, append(all, opts...)...)
 }
 
@@ -407,11 +415,25 @@ func isTerminal(w io.Writer) bool {
 func retryReason(err error) string {
 	var ue *client.UnreachableError
 	if errors.As(err, &ue) {
-		return fmt.Sprintf("cannot reach %s (%v)", ue.Server, ue.Err)
+		return fmt.Sprintf("cannot reach %s (%s)", ue.Server, netDetail(ue.Err))
 	}
 	var ae *client.APIError
 	if errors.As(err, &ae) {
 		return fmt.Sprintf("the server answered %d (%s)", ae.Status, firstNonEmpty(ae.Message, http.StatusText(ae.Status)))
+	}
+	return err.Error()
+}
+
+// netDetail is the useful part of a network error: "connect: connection
+// refused" rather than the whole request.
+func netDetail(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err.Error()
 	}
 	return err.Error()
 }
@@ -424,7 +446,7 @@ func explainNet(err error, server string) error {
 	}
 	var ue *client.UnreachableError
 	if errors.As(err, &ue) {
-		return fmt.Errorf("cannot reach tbhost server at %s: is `tbhost serve` running? set --server or TBHOST_SERVER (%v)", server, ue.Err)
+		return fmt.Errorf("cannot reach tbhost server at %s: is `tbhost serve` running? set --server or TBHOST_SERVER (%s)", server, netDetail(ue.Err))
 	}
 	var ae *client.APIError
 	if errors.As(err, &ae) && ae.Status >= 500 {

@@ -89,13 +89,13 @@ export class RunList {
     this.countEl.textContent = `${sel}/${all.length} selected` + (this.shown.length !== all.length ? `, ${this.shown.length} shown` : '');
     const top = this.list.scrollTop;
     const h = this.list.clientHeight || 600;
-    const first = Math.max(0, Math.floor(top / ROW) - 10);
     const last = Math.min(this.shown.length, Math.ceil((top + h) / ROW) + 10);
+    const first = Math.max(0, Math.min(Math.floor(top / ROW) - 10, last - Math.ceil(h / ROW) - 20));
     this.rows.style.transform = `translateY(${first * ROW}px)`;
     const frag = document.createDocumentFragment();
     const existing = this.rows.children;
     // reuse row elements: update in place, add or drop the difference
-    const need = last - first;
+    const need = Math.max(0, last - first);
     while (existing.length > need) this.rows.lastElementChild!.remove();
     for (let i = 0; i < need; i++) {
       const run = this.shown[first + i];

@@ -491,8 +491,7 @@ class ScalarChart {
   /** structureKey: what needs a new uPlot (not only new data) when it changes. */
   private structureKey(): string {
     const st = this.view.app.state;
-    const w = this.width();
-    return JSON.stringify([this.drawn.map((d) => d.run + (d.xs.length <= 1 || d.xs.length * 12 < w ? ':sparse' : '')), st.x, st.logY, st.smoothing > 0]);
+    return JSON.stringify([this.drawn.map((d) => d.run), st.x, st.logY, st.smoothing > 0]);
   }
 
   /** pointsInView counts the drawn raw points inside the x range. */
@@ -510,11 +509,7 @@ class ScalarChart {
     for (const d of this.drawn) {
       const facets = [{ scale: 'x', auto: true }, { scale: 'y', auto: true }];
       series.push({ label: d.run, stroke: smoothing ? withAlpha(d.color, 0.25) : d.color, width: 1, points: { show: false }, paths: uPlot.paths.linear!(), facets } as uPlot.Series);
-      // a sparse series (a few logged values) shows its points: a line alone could be invisible
-      const sparse = d.xs.length <= 1 || d.xs.length * 12 < this.width();
-      series.push({ label: d.run + ' (smoothed)', stroke: d.color, fill: undefined, width: 1.5, paths: uPlot.paths.linear!(), facets, show: smoothing,
-        points: { show: sparse && smoothing, size: 6, fill: d.color, stroke: d.color } } as uPlot.Series);
-      series[series.length - 2].points = { show: sparse && !smoothing, size: 6, fill: d.color, stroke: d.color };
+      series.push({ label: d.run + ' (smoothed)', stroke: d.color, width: 1.5, points: { show: false }, paths: uPlot.paths.linear!(), facets, show: smoothing } as uPlot.Series);
     }
     const xFmt = st.x === 'relative' ? (_u: uPlot, splits: number[]) => splits.map((v) => fmtDuration(v))
       : st.x === 'step' ? (_u: uPlot, splits: number[]) => splits.map((v) => fmtStep(v)) : undefined;
@@ -629,6 +624,22 @@ class ScalarChart {
     const pr = uPlot.pxRatio;
     const sz = 5 * pr;
     ctx.save();
+    // a sparse series (a few logged values) gets dots: a line alone can be invisible
+    const smoothing = this.view.app.state.smoothing > 0;
+    for (const d of this.drawn) {
+      if (!(d.xs.length * 12 < width / pr)) continue;
+      const ys = smoothing ? d.smooth : d.raw;
+      ctx.fillStyle = d.color;
+      for (let i = 0; i < d.xs.length; i++) {
+        const y = ys[i];
+        if (y == null) continue;
+        const cx = u.valToPos(d.xs[i], 'x', true), cy = u.valToPos(y, 'y', true);
+        if (cx < left - 1 || cx > left + width + 1) continue;
+        ctx.beginPath();
+        ctx.arc(cx, cy, 3 * pr, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
     for (const d of this.drawn) {
       for (const m of d.s.nonfinite) {
         const xv = d.stepX(m.step);
