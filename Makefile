@@ -24,8 +24,8 @@ proto:
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc --go_out=. --go_opt=module=tbhost $$(find . -name '*.proto' -not -path './frontend/node_modules/*')
 
 fuzz:
-	$(GO) test ./tfevents -run '^$$' -fuzz FuzzReader -fuzztime 60s
-	$(GO) test ./tfevents -run '^$$' -fuzz FuzzDecode -fuzztime 60s
+	$(GO) test ./tfevents -run '^$$' -fuzz FuzzReader -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./tfevents -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./tfevents ./sampler

@@ -157,10 +157,12 @@ func (c *loadClient) uploadResume(f loadFile, chunk, maxTries int, st *retryStat
 			if err := json.Unmarshal(body, &res); err != nil {
 				return fmt.Errorf("PUT answer %s: %w", body, err)
 			}
-			if res.Size != int64(end) {
-				return fmt.Errorf("PUT %s/%s at %d: the server holds %d bytes, want %d", f.run, f.file, off, res.Size, end)
+			// The server may hold more than this request brought (a resend
+			// after an answer was lost): go on from what it holds.
+			if res.Size < int64(end) {
+				return fmt.Errorf("PUT %s/%s at %d: the server holds %d bytes, want at least %d", f.run, f.file, off, res.Size, end)
 			}
-			off = end
+			off = int(res.Size)
 			continue
 		}
 		tries++

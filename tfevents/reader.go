@@ -85,6 +85,19 @@ func (r *Reader) Next() ([]byte, error) {
 
 const maxInt = int(^uint(0) >> 1)
 
+// buffered reports whether Next can return without reading: the next
+// record (by its length, unchecked) is in the buffer, or an error is sticky.
+func (r *Reader) buffered() bool {
+	if r.err != nil {
+		return true
+	}
+	n := r.hi - r.lo
+	if n < headerLen+footerLen {
+		return false
+	}
+	return binary.LittleEndian.Uint64(r.buf[r.lo:]) <= uint64(n-headerLen-footerLen)
+}
+
 // fill makes at least n unread bytes available in buf[lo:hi]. It returns
 // io.EOF (and sets trunc when some bytes of a record are there) when the
 // input ends first, or a sticky read error.

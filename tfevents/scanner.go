@@ -4,13 +4,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 )
 
 // maxWarnings caps FileStats.Warnings (one more line says how many were left out).
 const maxWarnings = 100
 
+// The pipeline: once a scan has read pipelineAfter bytes, a goroutine frames
+// the records and checks their CRCs into batches while the caller's
+// goroutine decodes the previous ones. Small inputs never start it.
+const (
+	pipelineAfter = 1 << 20   // bytes scanned in one go before the pipeline starts
+	batchSize     = 256 << 10 // payload bytes of a batch (a bigger record gets a batch of its own)
+	batchRecords  = 8 << 10   // records of a batch
+	numBatches    = 3         // batches in flight: the decoder's, the framer's, one ready
+)
+
 // Scanner reads the Values of one event file: a Reader and a Decoder.
 // Bad records are skipped and counted; a partial tail ends the scan cleanly.
+//
+// On a large input a Scanner frames records and checks their CRCs on a
+// second goroutine (a pipeline) while the caller's goroutine decodes; Close
+// stops that goroutine when a scan is abandoned before its end.
 type Scanner struct {
 	r       *Reader
 	d       *Decoder
@@ -19,18 +34,31 @@ type Scanner struct {
 	cur     *Value
 	err     error
 	stats   FileStats
-	dropped int // warnings left out
+	dropped int   // warnings left out
+	recOff  int64 // offset of the record last returned by next
+	closed  bool
+
+	// The pipeline, when running; the Reader is the framer's meanwhile.
+	p         *pipe
+	bat       *batch // the batch being decoded
+	ri, pend  int    // its next record, the end of its last payload
+	plainFrom int64  // offset at which the current plain stretch began
+	pipeAfter int64  // pipelineAfter; tests lower it (-1: never)
+	batchCap  int    // batchSize; tests lower it
 }
 
 // NewScanner returns a Scanner of the event file read from r. The plugins
 // known for its tags (from earlier chunks of the same file) go in
 // opts.Plugins, which the Scanner adds to.
 func NewScanner(r io.Reader, opts Options) *Scanner {
-	return &Scanner{r: NewReader(r, opts), d: NewDecoder(opts.Plugins)}
+	return &Scanner{r: NewReader(r, opts), d: NewDecoder(opts.Plugins), pipeAfter: pipelineAfter, batchCap: batchSize}
 }
 
 // Scan advances to the next Value. It returns false at the end of the input
-// (clean or truncated) or on a fatal error (see Err).
+// (clean or truncated), on a fatal error (see Err), or after Close.
+//
+// At a clean or truncated end, calling Scan again retries reading (Reader.Next
+// does), so a growing input can be followed.
 func (s *Scanner) Scan() bool {
 	for {
 		if s.i < len(s.vals) {
@@ -39,12 +67,10 @@ func (s *Scanner) Scan() bool {
 			return true
 		}
 		s.cur, s.vals, s.i = nil, nil, 0
-		if s.err != nil {
+		if s.err != nil || s.closed {
 			return false
 		}
-		payload, err := s.r.Next()
-		s.stats.Offset = s.r.Offset()
-		s.stats.Truncated = s.r.Truncated()
+		payload, err := s.next()
 		switch {
 		case err == nil:
 		case err == io.EOF:
@@ -54,7 +80,7 @@ func (s *Scanner) Scan() bool {
 			return false
 		case errors.Is(err, ErrBadRecord):
 			s.stats.BadRecords++
-			s.warnf("record at offset %d: payload CRC mismatch, skipped", s.r.RecordOffset())
+			s.warnf("record at offset %d: payload CRC mismatch, skipped", s.recOff)
 			continue
 		default:
 			s.err = err
@@ -71,12 +97,34 @@ func (s *Scanner) Scan() bool {
 		vals, err := s.d.Decode(payload)
 		if err != nil {
 			s.stats.BadRecords++
-			s.warnf("record at offset %d: undecodable Event (%v), skipped", s.r.RecordOffset(), err)
+			s.warnf("record at offset %d: undecodable Event (%v), skipped", s.recOff, err)
 			continue
 		}
 		s.stats.Records++
 		s.vals = vals
 	}
+}
+
+// next returns what Reader.Next returns for the next record, from the
+// pipeline when it runs, and sets stats.Offset, stats.Truncated and recOff
+// as the Reader says after it.
+func (s *Scanner) next() ([]byte, error) {
+	if s.p != nil {
+		return s.nextBatched()
+	}
+	if s.pipeAfter >= 0 && s.stats.Offset-s.plainFrom >= s.pipeAfter {
+		if s.pipeAfter > 0 && runtime.GOMAXPROCS(0) < 2 {
+			s.pipeAfter = -1 // one core: a pipeline only costs
+		} else {
+			s.startPipe()
+			return s.nextBatched()
+		}
+	}
+	payload, err := s.r.Next()
+	s.stats.Offset = s.r.Offset()
+	s.stats.Truncated = s.r.Truncated()
+	s.recOff = s.r.RecordOffset()
+	return payload, err
 }
 
 func (s *Scanner) warnf(format string, args ...any) {
@@ -109,3 +157,180 @@ func (s *Scanner) Stats() FileStats {
 // Plugins returns the tag -> plugin map (Options.Plugins plus what this
 // scan learnt from metadata).
 func (s *Scanner) Plugins() map[string]string { return s.d.Plugins() }
+
+// Close stops the Scanner's framing goroutine, if one runs, waiting for a
+// read of the underlying reader in progress to return; later calls of Scan
+// return false. Stats, Err and Plugins keep their values. Close does not
+// close the underlying reader. It is idempotent, safe after the end of the
+// scan, and always returns nil. Like Scan, it must not be called
+// concurrently with the Scanner's other methods.
+func (s *Scanner) Close() error {
+	s.closed = true
+	s.stopPipe()
+	s.cur, s.vals, s.i = nil, nil, 0
+	return nil
+}
+
+// pipe connects the framing goroutine to the Scanner.
+type pipe struct {
+	full chan *batch   // framed batches, in input order
+	free chan *batch   // batches to fill
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the framer has returned
+}
+
+// batch is a run of records framed by the pipeline's goroutine: their
+// payloads copied end to end and what the Reader said after each.
+type batch struct {
+	buf  []byte
+	recs []rec
+	// The last batch of a run also carries what ended it: io.EOF or a
+	// fatal error, and the Reader's state then (or a panic of the
+	// underlying reader, re-raised on the Scanner's goroutine).
+	err      error
+	off      int64
+	trunc    bool
+	panicked bool
+	panicVal any
+}
+
+type rec struct {
+	start, off int64 // Reader.RecordOffset and Reader.Offset after the record
+	end        int   // the payload is buf[end of the previous record:end]
+	bad        bool  // payload CRC mismatch: nothing copied
+}
+
+// errBadRecordCRC stands for the Reader's payload CRC error in the
+// pipeline (the Scanner reports it with its own words).
+var errBadRecordCRC = fmt.Errorf("%w: payload CRC mismatch", ErrBadRecord)
+
+func (s *Scanner) startPipe() {
+	p := &pipe{
+		full: make(chan *batch, numBatches),
+		free: make(chan *batch, numBatches),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	for range numBatches {
+		p.free <- &batch{}
+	}
+	s.p, s.bat, s.ri, s.pend = p, nil, 0, 0
+	go framer(p, s.r, s.batchCap)
+}
+
+// nextBatched is next while the pipeline runs.
+func (s *Scanner) nextBatched() ([]byte, error) {
+	for {
+		b := s.bat
+		if b != nil && s.ri < len(b.recs) {
+			r := &b.recs[s.ri]
+			s.ri++
+			s.stats.Offset, s.stats.Truncated, s.recOff = r.off, false, r.start
+			if r.bad {
+				return nil, errBadRecordCRC
+			}
+			payload := b.buf[s.pend:r.end:r.end]
+			s.pend = r.end
+			return payload, nil
+		}
+		if b != nil {
+			s.bat = nil
+			if b.panicked {
+				s.stopPipe()
+				panic(b.panicVal)
+			}
+			if b.err != nil {
+				// The framer has returned: the Reader is the Scanner's again.
+				s.stats.Offset, s.stats.Truncated = b.off, b.trunc
+				s.stopPipe()
+				s.plainFrom = s.stats.Offset
+				return nil, b.err
+			}
+			s.p.free <- b // never blocks: there are numBatches batches
+		}
+		s.bat, s.ri, s.pend = <-s.p.full, 0, 0
+	}
+}
+
+// stopPipe stops the framer and waits for it to return.
+func (s *Scanner) stopPipe() {
+	if s.p == nil {
+		return
+	}
+	close(s.p.stop)
+	<-s.p.done
+	s.p, s.bat = nil, nil
+}
+
+// framer is the pipeline's goroutine: it reads r into batches until the end
+// of the input, a fatal error, or stop.
+func framer(p *pipe, r *Reader, capacity int) {
+	defer close(p.done)
+	var b *batch
+	get := func() bool {
+		select {
+		case b = <-p.free:
+		case <-p.stop:
+			return false
+		}
+		if cap(b.buf) > capacity || cap(b.recs) > batchRecords {
+			b.buf, b.recs = nil, nil // give back the memory of a big record
+		}
+		if b.buf == nil {
+			b.buf = make([]byte, 0, capacity)
+		}
+		b.buf, b.recs = b.buf[:0], b.recs[:0]
+		return true
+	}
+	send := func() bool {
+		select {
+		case p.full <- b:
+			b = nil
+			return true
+		case <-p.stop:
+			return false
+		}
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			// The underlying reader panicked: hand the panic to the
+			// Scanner's goroutine, as if it had read itself.
+			if b == nil {
+				b = &batch{}
+			}
+			b.panicked, b.panicVal = true, v
+			send()
+		}
+	}()
+	for {
+		if b == nil && !get() {
+			return
+		}
+		// Hand over what is framed before the Reader would read (which
+		// may block) or when the batch is full.
+		if len(b.recs) > 0 && (len(b.recs) >= batchRecords || !r.buffered()) {
+			if !send() {
+				return
+			}
+			continue
+		}
+		payload, err := r.Next()
+		switch {
+		case err == nil:
+			if len(b.recs) > 0 && len(b.buf)+len(payload) > cap(b.buf) {
+				// payload stays valid: r is not read until the next Next.
+				if !send() || !get() {
+					return
+				}
+			}
+			b.buf = append(b.buf, payload...)
+			b.recs = append(b.recs, rec{start: r.RecordOffset(), off: r.Offset(), end: len(b.buf)})
+		case errors.Is(err, ErrBadRecord):
+			b.recs = append(b.recs, rec{start: r.RecordOffset(), off: r.Offset(), end: len(b.buf), bad: true})
+		default:
+			b.err, b.off, b.trunc = err, r.Offset(), r.Truncated()
+			send()
+			return
+		}
+	}
+}

@@ -674,6 +674,10 @@ func TestUploadToExistingBoard(t *testing.T) {
 			if r.err == nil || !strings.Contains(r.err.Error(), tt.wantErr) {
 				t.Errorf("err = %v, want %q", r.err, tt.wantErr)
 			}
+			// A token that did not work is not remembered.
+			if cfg, _ := client.LoadConfig(other.env["TBHOST_CONFIG_DIR"]); len(cfg.Boards) != 0 {
+				t.Errorf("token file after a failed upload: %+v", cfg.Boards)
+			}
 		})
 	}
 	sameFiles(t, "raw export after the re-runs", rawExport(t, ts.URL, id), want)

@@ -102,6 +102,7 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 	c := m.newClient(server, nf, entry, opts...)
 
 	var id, tok, boardURL string
+	var remember *client.BoardEntry // a board to add to the token file once the token proved right
 	switch {
 	case *boardID != "":
 		id = *boardID
@@ -119,12 +120,8 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 		boardURL = b.URL
 		if entry == nil {
 			// Remember the token so that list, update and delete know the board.
-			entry = &client.BoardEntry{ID: id, Server: server, URL: b.URL, Name: b.Name, Description: b.Description,
+			remember = &client.BoardEntry{ID: id, Server: server, URL: b.URL, Name: b.Name, Description: b.Description,
 				Token: tok, Private: b.Private, Created: b.Created.Time}
-			cfg.Put(*entry)
-			if err := cfg.Save(); err != nil {
-				return err
-			}
 		}
 	case entry != nil:
 		b, err := c.Board(ctx, entry.ID)
@@ -204,6 +201,14 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 		return err
 	}
 
+	keep := func() error {
+		if remember == nil {
+			return nil
+		}
+		cfg.Put(*remember)
+		remember = nil
+		return cfg.Save()
+	}
 	u := &client.Uploader{Client: c, Board: id, Token: tok, Dir: dir, ChunkSize: *chunk, Interval: *interval,
 		Progress: pp.Update, Logf: func(format string, args ...any) { pp.Printf("warning: "+format, args...) }}
 	if *watch {
@@ -222,6 +227,9 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 			if first {
 				first = false
 				fmt.Fprintf(m.Stderr, "%s\n", describe(s))
+				if err := keep(); err != nil {
+					pp.Printf("%v", err)
+				}
 			}
 		})
 		if err != nil {
@@ -236,6 +244,9 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 			return fmt.Errorf("upload interrupted: run the same command again to send the rest to board %s", id)
 		}
 		return explainBoard(err, server, id, tok)
+	}
+	if err := keep(); err != nil {
+		return err
 	}
 	if s.Sent == 0 {
 		fmt.Fprintf(m.Stderr, "nothing to send: the board already holds all of it\n")

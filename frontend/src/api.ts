@@ -86,7 +86,9 @@ export class Api {
   async get<T>(path: string, params: Record<string, string | number | undefined | null> = {}, signal?: AbortSignal): Promise<T> {
     const u = this.url(path, params);
     track(u);
+    const t0 = performance.now();
     const res = await fetch(u, { signal, headers: { Accept: 'application/json' } });
+    if (probe.timings.length < 300) probe.timings.push([path, Math.round(t0), Math.round(performance.now() - t0)]);
     if (!res.ok) {
       let msg = res.statusText;
       try { const j = await res.json(); if (j && j.error) msg = j.error; } catch { /* not JSON */ }
@@ -106,10 +108,12 @@ export interface Probe {
   chartsDrawn: number;
   firstChartMs: number;
   ready: boolean;
+  /** [path, start ms, duration ms] of the first API calls. */
+  timings: [string, number, number][];
 }
 
 export const probe: Probe = {
-  queries: 0, scalarQueries: 0, lastQuery: '', lastScalarQuery: '', urls: [], chartsDrawn: 0, firstChartMs: 0, ready: false,
+  queries: 0, scalarQueries: 0, lastQuery: '', lastScalarQuery: '', urls: [], chartsDrawn: 0, firstChartMs: 0, ready: false, timings: [],
 };
 (window as unknown as { __tbhost: Probe }).__tbhost = probe;
 
