@@ -138,7 +138,7 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f <= 0 || math.IsInf(f, 0) || f*mult > 1<<50 {
+	if err != nil || math.IsNaN(f) || f <= 0 || math.IsInf(f, 0) || f*mult > 1<<50 {
 		return 0, fmt.Errorf("size %q: give a positive size such as 1GB, 200MB or 5MB", s)
 	}
 	return int64(f * mult), nil
@@ -198,6 +198,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := h.fresh(0); err != nil {
+		return nil, err
+	}
 	m := startMem()
 	sent, err := h.upload(ctx, sb, gen.Files, cfg.Chunk, small)
 	peak := m.Stop()
@@ -209,6 +212,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	fb, err := h.createBoard(ctx, "bench full")
 	if err != nil {
+		return nil, err
+	}
+	// A fresh server, so that the cache does not still hold the first
+	// board's digest: each phase starts like a new process.
+	if _, err := h.fresh(0); err != nil {
 		return nil, err
 	}
 	m = startMem()
@@ -295,11 +303,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		logf("warm, %d clients: %s", c, row)
 	}
 
-	var perLoad uint64 // memory one cold digest load takes
+	// The memory one cold digest load takes: the peak heap of one query
+	// on a fresh server, over the heap before it.
+	if _, err := h.fresh(0); err != nil {
+		return nil, err
+	}
+	m = startMem()
+	heap0 := m.start.HeapInuse
+	if _, err := h.coldRound(ctx, 1, scalar); err != nil {
+		m.Stop()
+		return nil, err
+	}
+	probe := m.Stop()
+	perLoad := max(probe.HeapInuse-min(heap0, probe.HeapInuse), uint64(r.DigestBytes))
+	r.ColdLoadHeap = perLoad
+	logf("one cold load: %s of heap", mib(perLoad))
 	for _, c := range Concurrency {
 		rounds := max(3, (cfg.ColdSamples+c-1)/c)
 		row := LatencyRow{Mode: ModeCold, Clients: c, Rounds: rounds}
-		if need := uint64(c) * perLoad; perLoad > 0 && need > cfg.MemBudget {
+		if need := uint64(c) * perLoad; need > cfg.MemBudget {
 			row.Skipped = fmt.Sprintf("not run: %d concurrent cold loads would take about %s (%s each: every request decodes its own copy of the digest), over the %s budget",
 				c, mib(need), mib(perLoad), mib(cfg.MemBudget))
 			r.Latency = append(r.Latency, row)
@@ -308,7 +330,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		var lat []time.Duration
 		m := startMem()
-		rss0 := currentRSS()
 		deadline := time.Now().Add(cfg.RowTimeout)
 		for i := 0; i < rounds && time.Now().Before(deadline); i++ {
 			l, err := h.coldRound(ctx, c, scalar)
@@ -320,9 +341,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			row.Rounds = i + 1
 		}
 		peak := m.Stop()
-		if c == 1 && peak.RSS > rss0 {
-			perLoad = max(peak.RSS-rss0, uint64(r.DigestBytes))
-		}
 		row2 := latencyRow(ModeCold, c, lat, bases[c])
 		row2.Rounds, row2.PeakRSS = row.Rounds, peak.RSS
 		r.Latency = append(r.Latency, row2)
@@ -333,7 +351,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// each entry older than the TTL is read again from the store.
 	c := Concurrency[len(Concurrency)-1]
 	row := LatencyRow{Mode: ModeDefaultTTL, Clients: c}
-	if need := uint64(c) * perLoad; perLoad > 0 && need > cfg.MemBudget {
+	if need := uint64(c) * perLoad; need > cfg.MemBudget {
 		row.Skipped = fmt.Sprintf("not run: up to %d concurrent digest reloads would take about %s, over the %s budget", c, mib(need), mib(cfg.MemBudget))
 		logf("default TTL, %d clients: %s", c, row.Skipped)
 	} else {

@@ -29,6 +29,7 @@ type memPeak struct {
 type memSampler struct {
 	stop    chan struct{}
 	done    sync.WaitGroup
+	start   memPeak // the first sample, after the collection
 	peak    memPeak
 	samples []metrics.Sample
 }
@@ -47,6 +48,7 @@ func startMem() *memSampler {
 	// Writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0).
 	m.peak.HWM = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	m.sample()
+	m.start = m.peak
 	m.done.Add(1)
 	go func() {
 		defer m.done.Done()

@@ -29,7 +29,10 @@ type Report struct {
 	// DigestBytes, BlobBytes and RawStored are the board's digest, blob
 	// and raw objects in the store.
 	DigestBytes, BlobBytes, RawStored int64
-	Finished                          time.Time
+	// ColdLoadHeap is the heap one query on a fresh server took (reading
+	// and decoding the run's digest).
+	ColdLoadHeap uint64
+	Finished     time.Time
 }
 
 // GenSummary describes the generated run.
@@ -128,7 +131,8 @@ const (
 	RowMaxRSS     = "Process maxrss (getrusage)"
 	RowFirstQuery = "Upload end → first scalar query"
 	RowDigest     = "Digest size"
-	RowBlobs      = "Blob size (images)"
+	RowColdLoad   = "Heap of one cold digest load"
+	RowBlobs      = "Blob objects in the store"
 )
 
 // LatencyRowName names the latency row of a mode and concurrency.
@@ -199,6 +203,8 @@ func (r *Report) Rows() []Row {
 	raw := r.Gen.Bytes
 	rows = append(rows, Row{RowDigest, mb(r.DigestBytes), "raw: " + mb(raw),
 		fmt.Sprintf("%.4f", ratio(float64(r.DigestBytes), float64(raw))), "", ""})
+	rows = append(rows, Row{RowColdLoad, mib(r.ColdLoadHeap), "digest: " + mb(r.DigestBytes),
+		fmt.Sprintf("%.1f", ratio(float64(r.ColdLoadHeap), float64(r.DigestBytes))), "", ""})
 	rows = append(rows, Row{RowBlobs, mb(r.BlobBytes), "raw: " + mb(raw),
 		fmt.Sprintf("%.4f", ratio(float64(r.BlobBytes), float64(raw))), "", ""})
 	return rows
@@ -267,11 +273,14 @@ func (r *Report) Markdown() string {
   cache) on the same store behind the port and sends one query from every
   client at once, so the digest is read from the store and decoded by each
   request. A row whose projected memory (concurrency × the memory of one
-  cold load, measured in the 1-client row) exceeds the budget
+  cold load, measured on its own first) exceeds the budget
   (` + mib(r.Config.MemBudget) + `) is not run. Baseline: ` + "`GET /healthz`" + ` at the same
   concurrency on the same server (the HTTP floor).
 - **Digest size**: the run's digest objects in the store against the raw
-  bytes; blobs are the image bytes the reservoirs reference.
+  bytes. Blob objects are the ` + "`boards/<id>/blobs/`" + ` objects of the design's
+  store layout; 0 means the server keeps image bytes inside the digest.
+  Heap of one cold digest load: the peak heap of one query on a fresh server
+  over the heap before it, against the digest's size.
 `)
 	if r.Config.Store == "mem" {
 		b.WriteString("\nWith `--store mem` the raw bytes stay in memory, so the RSS grows with the input by design.\n")

@@ -30,7 +30,22 @@ type BoardInfo struct {
 // liveWindow: a board that took bytes this recently shows as live.
 const liveWindow = 30 * time.Second
 
-func boardURL(id string) string { return "/experiment/" + id + "/" }
+// boardURL is the permanent URL of a board, absolute when the request
+// tells the host (X-Forwarded-Proto is honoured behind a proxy).
+func boardURL(c *gin.Context, id string) string {
+	path := "/experiment/" + id + "/"
+	if c == nil || c.Request.Host == "" {
+		return path
+	}
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	if p := c.GetHeader("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + c.Request.Host + path
+}
 
 type createRequest struct {
 	Name        string `json:"name"`
@@ -77,14 +92,14 @@ func (s *Server) createBoard(c *gin.Context) error {
 	if err := s.saveBoard(c.Request.Context(), b); err != nil {
 		return err
 	}
-	info := s.boardInfo(b, nil)
+	info := s.boardInfo(c, b, nil)
 	info.Token, info.ViewKey = token, key
 	c.JSON(http.StatusCreated, info)
 	return nil
 }
 
-func (s *Server) boardInfo(b *boardMeta, runs []*runState) BoardInfo {
-	info := BoardInfo{ID: b.ID, URL: boardURL(b.ID), Name: b.Name, Description: b.Description, Created: b.Created, Updated: b.Updated, Private: b.Private, Runs: len(runs)}
+func (s *Server) boardInfo(c *gin.Context, b *boardMeta, runs []*runState) BoardInfo {
+	info := BoardInfo{ID: b.ID, URL: boardURL(c, b.ID), Name: b.Name, Description: b.Description, Created: b.Created, Updated: b.Updated, Private: b.Private, Runs: len(runs)}
 	var last int64
 	for _, r := range runs {
 		for _, f := range r.d.Files {
@@ -112,7 +127,7 @@ func (s *Server) getBoard(c *gin.Context) error {
 		return err
 	}
 	c.Header("Cache-Control", "no-cache")
-	c.JSON(http.StatusOK, s.boardInfo(b, runs))
+	c.JSON(http.StatusOK, s.boardInfo(c, b, runs))
 	return nil
 }
 
@@ -153,7 +168,7 @@ func (s *Server) updateBoard(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	info := s.boardInfo(&nb, runs)
+	info := s.boardInfo(c, &nb, runs)
 	info.ViewKey = key
 	c.JSON(http.StatusOK, info)
 	return nil
@@ -189,7 +204,7 @@ type FileInfo struct {
 }
 
 func (s *Server) listFiles(c *gin.Context) error {
-	b, err := s.readableBoard(c)
+	b, err := s.writableBoard(c)
 	if err != nil {
 		return err
 	}

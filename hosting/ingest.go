@@ -104,7 +104,7 @@ func (s *Server) Append(ctx context.Context, id, run, file string, offset int64,
 			continue // another server wrote the digest: reload and redo
 		}
 		if err == errDigestRace {
-			return nil, Errorf(Conflict, "run %q is being written by another server at the same time; retry", run)
+			return nil, Errorf(Unavailable, "run %q is being written by another server at the same time; retry", run)
 		}
 		return res, err
 	}
@@ -155,6 +155,7 @@ func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset in
 			return nil, fmt.Errorf("decode sampler state of run %q: %w", run, err)
 		}
 	}
+	warned := len(fs.Warnings)
 	values := ingest(d, fs, sr, fresh)
 	fs.Size += int64(len(fresh))
 	d.UpdatedUnixNano = s.now().UnixNano()
@@ -182,12 +183,16 @@ func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset in
 	if s.Metrics != nil {
 		s.Metrics.Ingested(int64(len(fresh)), values)
 	}
-	return resultOf(run, file, fs, values), nil
+	res := resultOf(run, file, fs, values)
+	res.Warnings = append(res.Warnings, fs.Warnings[warned:]...)
+	return res, nil
 }
 
+// resultOf reports a file's state; Warnings is left for the caller to
+// fill with what this request found.
 func resultOf(run, file string, fs *hostingpb.FileState, values int64) *AppendResult {
 	return &AppendResult{Run: run, File: file, Size: fs.Size, Records: fs.Records, BadRecords: fs.BadRecords,
-		Values: values, Truncated: fs.Truncated, Corrupt: fs.Corrupt, Warnings: append([]string{}, fs.Warnings...)}
+		Values: values, Truncated: fs.Truncated, Corrupt: fs.Corrupt, Warnings: []string{}}
 }
 
 // stripSampler returns d without its sampler bytes (the decoded Run holds
@@ -223,7 +228,13 @@ func ingest(d *hostingpb.Digest, fs *hostingpb.FileState, sr *sampler.Run, fresh
 	fs.Records += int64(st.Records)
 	fs.BadRecords += int64(st.BadRecords)
 	fs.Truncated = st.Truncated
-	for _, w := range st.Warnings {
+	warnings := st.Warnings
+	if st.Truncated && len(warnings) > 0 {
+		// The last warning says the input ends inside a record: that is
+		// where the next append resumes, not a defect (Truncated says it).
+		warnings = warnings[:len(warnings)-1]
+	}
+	for _, w := range warnings {
 		if len(fs.Warnings) < maxWarnings {
 			fs.Warnings = append(fs.Warnings, fmt.Sprintf("%s (reading from file offset %d)", w, start))
 		}

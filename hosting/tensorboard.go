@@ -110,7 +110,7 @@ func (s *Server) tbEnvironment(c *gin.Context) error {
 		return nil
 	}
 	c.JSON(http.StatusOK, gin.H{
-		"data_location":          boardURL(b.ID),
+		"data_location":          boardURL(c, b.ID),
 		"window_title":           b.Name,
 		"experiment_name":        b.Name,
 		"experiment_description": b.Description,

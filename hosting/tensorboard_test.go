@@ -237,7 +237,7 @@ func TestTensorBoardRoutes(t *testing.T) {
 			var env map[string]any
 			s.getJSON(tbData(b, "environment", nil), http.StatusOK, &env)
 			if env["window_title"] != "generated board" || env["experiment_name"] != "generated board" ||
-				env["experiment_description"] != "a board for tests" || env["data_location"] != "/experiment/"+b.ID+"/" {
+				env["experiment_description"] != "a board for tests" || !strings.HasSuffix(env["data_location"].(string), "/experiment/"+b.ID+"/") {
 				t.Errorf("environment = %v", env)
 			}
 			if ct, ok := env["creation_time"].(float64); !ok || ct <= 0 {

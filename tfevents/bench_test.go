@@ -200,3 +200,34 @@ func BenchmarkFixturesGenerated(b *testing.B) {
 	loadBenchData(b)
 	benchGenerated(b, benchData.fixtures...)
 }
+
+// benchPayloads decodes the records of a generated scalar file (10 tags,
+// cycled) without framing: the Decoder's cost alone, per value.
+func benchPayloads(b *testing.B, tf2 bool) {
+	r := NewReader(bytes.NewReader(genScalars(20, 10, tf2)), Options{})
+	r.Next() // file_version
+	var ps [][]byte
+	for {
+		p, err := r.Next()
+		if err != nil {
+			break
+		}
+		ps = append(ps, bytes.Clone(p))
+	}
+	d := NewDecoder(nil)
+	var sum float64
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		vals, _ := d.Decode(ps[i])
+		sum += vals[0].Scalar
+		if i++; i == len(ps) {
+			i = 0
+		}
+	}
+	_ = sum
+}
+
+func BenchmarkDecodeTF1(b *testing.B) { benchPayloads(b, false) }
+func BenchmarkDecodeTF2(b *testing.B) { benchPayloads(b, true) }

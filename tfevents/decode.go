@@ -43,6 +43,14 @@ type tagInfo struct {
 	meta   []byte
 	metaOK bool
 	parsed parsedMeta
+
+	// prefix is the tag field, then the metadata field when one followed
+	// it, of the tag's last value that decoded with the generic path and
+	// had these fields once each; metaAt is where the metadata bytes start
+	// in it (0: none). A value starting with the same bytes has the same
+	// tag and metadata: see valueFast.
+	prefix []byte
+	metaAt int
 }
 
 type parsedMeta struct {
@@ -298,14 +306,117 @@ const (
 	fTensor   = 8
 )
 
+// maxPrefix caps tagInfo.prefix.
+const maxPrefix = 512
+
 func (d *Decoder) value(b []byte) error {
+	// Tags come back in a fixed order: try the tag that followed the last
+	// one, with the layout it had.
+	if l := d.last; l != nil && l.next != nil {
+		if ti := l.next; len(ti.prefix) > 0 && len(b) > len(ti.prefix) && string(b[:len(ti.prefix)]) == string(ti.prefix) && d.valueFast(b, ti) {
+			return nil
+		}
+	}
+	return d.valueSlow(b)
+}
+
+// valueFast decodes a value that starts with ti.prefix when the rest is a
+// lone TF1 simple_value or a TF2 rank-0 FLOAT tensor (the layouts of
+// scalars, as TF, Keras and PyTorch write them), exactly as valueSlow
+// would. It reports false, having done nothing, for any other rest.
+func (d *Decoder) valueFast(b []byte, ti *tagInfo) bool {
+	rest := b[len(ti.prefix):]
+	var which protowire.Number
+	var f float64
+	switch {
+	case len(rest) == 5 && rest[0] == fSimple<<3|byte(protowire.Fixed32Type):
+		which = fSimple
+		f = float64(math.Float32frombits(binary.LittleEndian.Uint32(rest[1:])))
+	case len(rest) == 2+scalarTensorLen && rest[0] == fTensor<<3|byte(protowire.BytesType) && rest[1] == scalarTensorLen && isScalarTensor(rest[2:]):
+		which = fTensor
+		f = float64(math.Float32frombits(binary.LittleEndian.Uint32(rest[2+6:])))
+	default:
+		return false
+	}
+	d.last = ti
+	v := d.newValue()
+	v.Tag = ti.tag
+	var metaPlugin string
+	wav := false
+	if ti.metaAt > 0 {
+		// The same bytes as ti.meta: what they say is in ti.parsed.
+		v.Metadata = b[ti.metaAt:len(ti.prefix)]
+		pm := &ti.parsed
+		if pm.hasDisplay {
+			v.DisplayName = pm.display
+		}
+		if pm.hasDesc {
+			v.Description = pm.desc
+		}
+		metaPlugin, wav = pm.plugin, pm.wav
+	}
+	d.setPlugin(v, ti, metaPlugin, which)
+	v.DType = DTFloat
+	v.Floats = append(v.Floats, f)
+	if which == fSimple {
+		v.Kind, v.Scalar = KindScalar, f
+		return true
+	}
+	if v.Shape != nil {
+		v.Shape = v.Shape[:0]
+	}
+	classify(v, wav)
+	return true
+}
+
+// A rank-0 FLOAT TensorProto as TF2 writes a scalar: dtype DT_FLOAT, an
+// empty tensor_shape, then 4 bytes of tensor_content or of packed float_val.
+const scalarTensorLen = 10
+
+func isScalarTensor(t []byte) bool {
+	return len(t) == scalarTensorLen && t[0] == tDType<<3 && t[1] == DTFloat && t[2] == tShape<<3|byte(protowire.BytesType) && t[3] == 0 &&
+		(t[4] == tContent<<3|byte(protowire.BytesType) || t[4] == tFloat<<3|byte(protowire.BytesType)) && t[5] == 4
+}
+
+// setPlugin sets v.Plugin: the metadata's, else the tag's, else the kind's;
+// the tag remembers the first plugin its metadata names.
+func (d *Decoder) setPlugin(v *Value, ti *tagInfo, metaPlugin string, which protowire.Number) {
+	switch {
+	case metaPlugin != "":
+		v.Plugin = metaPlugin
+		if ti.plugin == "" {
+			ti.plugin = metaPlugin
+			d.plugins[ti.tag] = metaPlugin
+		}
+	case ti.plugin != "":
+		v.Plugin = ti.plugin
+	default:
+		switch which {
+		case fSimple:
+			v.Plugin = PluginScalars
+		case fHisto:
+			v.Plugin = PluginHistograms
+		case fImage:
+			v.Plugin = PluginImages
+		case fAudio:
+			v.Plugin = PluginAudio
+		}
+	}
+}
+
+func (d *Decoder) valueSlow(b []byte) error {
 	var (
 		tag, meta, body []byte
 		which           protowire.Number
 		simple          uint32
 		hasMeta         bool
+		nTag, nMeta     int
+		tagEnd, metaEnd int // ends of a leading tag field and of a metadata field just after it
+		metaAt          int
 	)
+	all := b
 	for len(b) > 0 {
+		at := len(all) - len(b)
 		x, n := uvarint(b)
 		if x < 8 { // truncated, or field number 0
 			return wireErr("summary value", -1)
@@ -330,8 +441,14 @@ func (d *Decoder) value(b []byte) error {
 			switch num {
 			case 1:
 				tag = m
+				if nTag++; at == 0 {
+					tagEnd = len(all) - len(b)
+				}
 			case 9:
 				meta, hasMeta = m, true
+				if nMeta++; at == tagEnd && at > 0 {
+					metaEnd, metaAt = len(all)-len(b), at+(x.n()+n)
+				}
 			default:
 				body, which = m, num
 			}
@@ -346,6 +463,10 @@ func (d *Decoder) value(b []byte) error {
 	ti := d.tag(tag)
 	v := d.newValue()
 	v.Tag = ti.tag
+	ti.prefix, ti.metaAt = ti.prefix[:0], 0
+	if nTag == 1 && tagEnd > 0 && (nMeta == 0 || metaEnd > 0) {
+		defer func() {}()
+	}
 
 	var metaPlugin string
 	var audioWAV bool

@@ -481,7 +481,7 @@ func explainBoard(err error, server, id, token string) error {
 	case http.StatusNotFound:
 		return fmt.Errorf("board %s not found on %s: check the id (tbhost list shows the boards created from this machine) or --server", id, server)
 	case http.StatusUnauthorized, http.StatusForbidden:
-		if token != "" && ae.Method != http.MethodGet {
+		if token != "" && (ae.Method != http.MethodGet || strings.Contains(msg, "write token")) {
 			return fmt.Errorf("the server refused the write token for board %s (%s): pass the token printed when the board was created with --token or TBHOST_TOKEN, or upload to a new board with --new", id, msg)
 		}
 		return fmt.Errorf("board %s is private (%s): pass its view key with --key or TBHOST_KEY (the key=… part of its URL)", id, msg)

@@ -75,8 +75,8 @@ export class BoardApp {
     document.getElementById('copy-link')!.addEventListener('click', () => this.copyLink());
     window.addEventListener('hashchange', () => this.fromHash());
     try {
-      await this.loadBoard();
-      await this.loadIndex();
+      // the three index calls go out together
+      await Promise.all([this.loadBoard(), this.loadIndex()]);
     } catch (e) {
       this.fatal(e);
       return;

@@ -1,0 +1,5 @@
+//go:build race
+
+package tfevents
+
+const raceEnabled = true
