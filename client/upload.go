@@ -125,8 +125,11 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 		size := st.Size()
 		s.Bytes += size
 		k := fileKey{f.Run, f.File}
-		have := u.remote[k]
+		have, known := u.remote[k]
 		switch {
+		case size == 0 && !known:
+			// An empty event file is still part of the log dir.
+			jobs = append(jobs, job{f, 0, 0, false})
 		case size > have:
 			hold := u.HoldTail > 0 && time.Since(st.ModTime()) < u.HoldTail
 			jobs = append(jobs, job{f, have, size, hold})
@@ -253,6 +256,13 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 	off := from
 	var notes []string // the server's warnings on the file, as of the last answer
 	defer func() { u.serverNotes(s, k, notes) }()
+	if to == 0 {
+		if _, err := u.Client.Append(ctx, u.Board, u.Token, f.Run, f.File, 0, bytes.NewReader(nil), 0); err != nil {
+			return err
+		}
+		u.remote[k] = 0
+		return nil
+	}
 	for off < to {
 		n := min(chunk, to-off)
 		if int64(cap(u.buf)) < n {

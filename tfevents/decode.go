@@ -447,7 +447,8 @@ func (d *Decoder) valueSlow(b []byte) error {
 			case 9:
 				meta, hasMeta = m, true
 				if nMeta++; at == tagEnd && at > 0 {
-					metaEnd, metaAt = len(all)-len(b), at+(x.n()+n)
+					metaEnd = len(all) - len(b)
+					metaAt = metaEnd - len(m)
 				}
 			default:
 				body, which = m, num
@@ -464,9 +465,6 @@ func (d *Decoder) valueSlow(b []byte) error {
 	v := d.newValue()
 	v.Tag = ti.tag
 	ti.prefix, ti.metaAt = ti.prefix[:0], 0
-	if nTag == 1 && tagEnd > 0 && (nMeta == 0 || metaEnd > 0) {
-		defer func() {}()
-	}
 
 	var metaPlugin string
 	var audioWAV bool
@@ -478,27 +476,13 @@ func (d *Decoder) valueSlow(b []byte) error {
 			return err
 		}
 	}
-	switch {
-	case metaPlugin != "":
-		v.Plugin = metaPlugin
-		if ti.plugin == "" {
-			ti.plugin = metaPlugin
-			d.plugins[ti.tag] = metaPlugin
-		}
-	case ti.plugin != "":
-		v.Plugin = ti.plugin
-	default:
-		switch which {
-		case fSimple:
-			v.Plugin = PluginScalars
-		case fHisto:
-			v.Plugin = PluginHistograms
-		case fImage:
-			v.Plugin = PluginImages
-		case fAudio:
-			v.Plugin = PluginAudio
-		}
+	// The value starts with its only tag field and, if any, its only
+	// metadata field, which ti.meta and ti.parsed now hold: remember the
+	// bytes for valueFast.
+	if end := max(tagEnd, metaEnd); nTag == 1 && tagEnd > 0 && (nMeta == 0 || metaEnd > 0) && end <= maxPrefix {
+		ti.prefix, ti.metaAt = append(ti.prefix[:0], all[:end]...), metaAt
 	}
+	d.setPlugin(v, ti, metaPlugin, which)
 
 	switch which {
 	case fSimple:
@@ -751,6 +735,14 @@ func typedField(dt int32) protowire.Number {
 // tensor decodes a TensorProto into v.DType, v.Shape and v.Floats or
 // v.Strings.
 func (d *Decoder) tensor(b []byte, v *Value) error {
+	if isScalarTensor(b) {
+		v.DType = DTFloat
+		if v.Shape != nil {
+			v.Shape = v.Shape[:0]
+		}
+		v.Floats = append(v.Floats, float64(math.Float32frombits(binary.LittleEndian.Uint32(b[6:]))))
+		return nil
+	}
 	var (
 		content    []byte
 		hasContent bool

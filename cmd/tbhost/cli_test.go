@@ -143,9 +143,7 @@ func localFiles(t *testing.T, dir string) map[string][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(b) > 0 {
-			out[path.Join(f.Run, f.File)] = b
-		}
+		out[path.Join(f.Run, f.File)] = b
 	}
 	return out
 }

@@ -312,7 +312,7 @@ export class DistributionsView extends PerRunView {
         label: (bp / 100).toFixed(2) + '%', stroke: i === 4 ? color : withAlpha(color, 0.35), width: i === 4 ? 1.5 : 0.5, points: { show: false },
       }));
       const bands: uPlot.Band[] = [];
-      for (let i = 0; i < 4; i++) bands.push({ series: [i + 1, 9 - i], fill: withAlpha(color, 0.12 + i * 0.07) } as uPlot.Band);
+      for (let i = 0; i < 4; i++) bands.push({ series: [9 - i, i + 1], fill: withAlpha(color, 0.12 + i * 0.07) } as uPlot.Band);
       u?.destroy();
       plot.replaceChildren();
       u = new uPlot({

@@ -68,13 +68,13 @@ export class PRCurvesView extends PerRunView {
           const idx = rec.map((_, i) => i).filter((i) => Number.isFinite(rec[i]) && Number.isFinite(prec[i])).sort((a, b) => rec[a] - rec[b]);
           data.push([idx.map((i) => rec[i]), idx.map((i) => prec[i])]);
           series.push({ label: g.run, stroke: this.app.color(g.run), width: 1.5, points: { show: false }, paths: uPlot.paths.linear!(),
-            facets: [{ scale: 'x', auto: false }, { scale: 'y', auto: false }] } as uPlot.Series);
+            facets: [{ scale: 'x', auto: true }, { scale: 'y', auto: true }] } as uPlot.Series);
         }
         u?.destroy();
         plot.replaceChildren();
         u = new uPlot({
           mode: 2, width: body.clientWidth || 400, height: 240, legend: { show: false }, series,
-          scales: { x: { time: false, auto: false, range: () => [0, 1] }, y: { auto: false, range: () => [0, 1.02] } },
+          scales: { x: { time: false, auto: true, range: () => [0, 1] }, y: { auto: true, range: () => [0, 1.02] } },
           axes: [{ label: 'recall', stroke: '#555', grid: { stroke: '#eee' }, font: '11px system-ui, sans-serif', labelSize: 16 },
             { label: 'precision', stroke: '#555', grid: { stroke: '#eee' }, size: 44, font: '11px system-ui, sans-serif', values: (_u, s) => s.map(fmtNum), labelSize: 16 }],
           cursor: { drag: { x: false, y: false }, points: { show: false } } as uPlot.Cursor,
