@@ -3,15 +3,15 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
+
+	"tbhost/tfevents"
 )
 
 // DefaultChunkSize is how many bytes one upload request carries at most.
@@ -209,30 +209,19 @@ func recordBoundary(b []byte) int {
 // TFRecords, and whether what follows is the start of a record cut short
 // (rather than bytes that do not frame as a record).
 func wholeRecords(b []byte) (n int, partial bool) {
-	pos := 0
-	for pos < len(b) {
-		if pos+12 > len(b) {
-			return pos, true
+	// A record longer than b cannot be whole: cap lengths at len(b), so
+	// that nothing is allocated for a length b cannot hold.
+	r := tfevents.NewReader(bytes.NewReader(b), tfevents.Options{MaxRecord: uint64(len(b)) + 1})
+	for {
+		_, err := r.Next()
+		switch {
+		case err == nil, errors.Is(err, tfevents.ErrBadRecord):
+			continue // a whole record, even if its payload is bad
+		case errors.Is(err, tfevents.ErrTooLarge):
+			return int(r.Offset()), true // its length frames, its bytes are still to come
 		}
-		n := binary.LittleEndian.Uint64(b[pos:])
-		if binary.LittleEndian.Uint32(b[pos+8:]) != maskedCRC(b[pos:pos+8]) {
-			return pos, false
-		}
-		next := uint64(pos) + 12 + n + 4
-		if next > uint64(len(b)) || n > uint64(len(b)) {
-			return pos, true
-		}
-		pos = int(next)
+		return int(r.Offset()), r.Truncated()
 	}
-	return pos, false
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// maskedCRC is TFRecord's masked CRC-32C.
-func maskedCRC(b []byte) uint32 {
-	c := crc32.Checksum(b, castagnoli)
-	return (c>>15 | c<<17) + 0xa282ead8
 }
 
 // maxGaps bounds the 409 answers one file may get in a pass.

@@ -3,6 +3,7 @@ package tfevents
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"testing"
@@ -157,6 +158,24 @@ func FuzzDecode(f *testing.F) {
 		for i := range vals2 {
 			if vals2[i].Kind != kinds[i] {
 				t.Fatalf("second decode: kind %v, was %v", vals2[i].Kind, kinds[i])
+			}
+		}
+		// With the fast path (third decode: the tag cycle is known) and
+		// without it, the values are the same.
+		fast, slow := NewDecoder(nil), NewDecoder(nil)
+		slow.slow = true
+		for range 2 {
+			fast.Decode(payload)
+			slow.Decode(payload)
+		}
+		fv, ferr := fast.Decode(payload)
+		sv, serr := slow.Decode(payload)
+		if (ferr == nil) != (serr == nil) || len(fv) != len(sv) {
+			t.Fatalf("fast path: %v / %v, %d / %d values", ferr, serr, len(fv), len(sv))
+		}
+		for i := range fv {
+			if f, s := fmt.Sprintf("%+v", fv[i]), fmt.Sprintf("%+v", sv[i]); f != s {
+				t.Fatalf("fast path value %d:\n%s\nslow:\n%s", i, f, s)
 			}
 		}
 		// What protobuf-go accepts, the hand-written decoder accepts too,

@@ -194,11 +194,14 @@ type batch struct {
 	panicVal any
 }
 
+// rec is a framed record. It starts where the previous one ended (at the
+// Scanner's stats.Offset): the Reader's RecordOffset.
 type rec struct {
-	start, off int64 // Reader.RecordOffset and Reader.Offset after the record
-	end        int   // the payload is buf[end of the previous record:end]
-	bad        bool  // payload CRC mismatch: nothing copied
+	off int64 // Reader.Offset after the record
+	end int   // the payload is buf[end of the previous payload:end]; badCRC for a payload CRC mismatch
 }
+
+const badCRC = -1
 
 // errBadRecordCRC stands for the Reader's payload CRC error in the
 // pipeline (the Scanner reports it with its own words).
@@ -225,8 +228,9 @@ func (s *Scanner) nextBatched() ([]byte, error) {
 		if b != nil && s.ri < len(b.recs) {
 			r := &b.recs[s.ri]
 			s.ri++
-			s.stats.Offset, s.stats.Truncated, s.recOff = r.off, false, r.start
-			if r.bad {
+			s.recOff = s.stats.Offset
+			s.stats.Offset, s.stats.Truncated = r.off, false
+			if r.end == badCRC {
 				return nil, errBadRecordCRC
 			}
 			payload := b.buf[s.pend:r.end:r.end]
@@ -324,9 +328,9 @@ func framer(p *pipe, r *Reader, capacity int) {
 				}
 			}
 			b.buf = append(b.buf, payload...)
-			b.recs = append(b.recs, rec{start: r.RecordOffset(), off: r.Offset(), end: len(b.buf)})
+			b.recs = append(b.recs, rec{off: r.Offset(), end: len(b.buf)})
 		case errors.Is(err, ErrBadRecord):
-			b.recs = append(b.recs, rec{start: r.RecordOffset(), off: r.Offset(), end: len(b.buf), bad: true})
+			b.recs = append(b.recs, rec{off: r.Offset(), end: badCRC})
 		default:
 			b.err, b.off, b.trunc = err, r.Offset(), r.Truncated()
 			send()
