@@ -331,6 +331,19 @@ func (s *Server) loadRun(ctx context.Context, id, key string, fresh bool) (*runS
 			return r, nil
 		}
 	}
+	if fresh {
+		return s.readRun(ctx, key)
+	}
+	// Concurrent cold reads of one digest share a single load.
+	v, err, _ := s.loads.Do(key, func() (any, error) { return s.readRun(ctx, key) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*runState), nil
+}
+
+// readRun reads and decodes the digest at key and caches it.
+func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 	raw, gen, err := s.store.Get(ctx, key)
 	if KindOf(err) == NotFound {
 		return &runState{key: key, d: &hostingpb.Digest{}, s: sampler.NewRun(s.samplerConfig()), loaded: s.now()}, nil

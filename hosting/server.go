@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/singleflight"
 
 	"tbhost/sampler"
 )
@@ -23,7 +25,7 @@ type Config struct {
 	CacheBytes int64
 	// CacheTTL is how long a cached digest is trusted before it is read
 	// again from the store, so that servers sharing a store converge
-	// (default 2 s).
+	// (default 2 s; negative: forever, for a store only this server writes).
 	CacheTTL time.Duration
 	// UploadToken, when set, is required (as a Bearer token) to create boards.
 	UploadToken string
@@ -47,6 +49,7 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 	locks  [256]sync.Mutex // striped by (board, run): one ingest at a time per run
+	loads  singleflight.Group
 	router *gin.Engine
 	// Metrics observes ingest and store errors (nil: none).
 	Metrics Metrics
@@ -68,8 +71,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = 256 << 20
 	}
-	if cfg.CacheTTL <= 0 {
+	switch {
+	case cfg.CacheTTL == 0:
 		cfg.CacheTTL = 2 * time.Second
+	case cfg.CacheTTL < 0:
+		cfg.CacheTTL = time.Duration(math.MaxInt64)
 	}
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = 64 << 20

@@ -359,12 +359,12 @@ func (d *Decoder) valueFast(b []byte, ti *tagInfo) bool {
 	d.setPlugin(v, ti, metaPlugin, which)
 	v.DType = DTFloat
 	v.Floats = append(v.Floats, f)
-	if which == fSimple {
-		v.Kind, v.Scalar = KindScalar, f
-		return true
-	}
 	if v.Shape != nil {
 		v.Shape = v.Shape[:0]
+	}
+	if which == fSimple || v.Plugin == PluginScalars { // what classify says of it
+		v.Kind, v.Scalar = KindScalar, f
+		return true
 	}
 	classify(v, wav)
 	return true

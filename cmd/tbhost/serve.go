@@ -105,8 +105,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A local directory has one server; a bucket may have several, whose
+	// caches converge by re-reading digests older than the default TTL.
+	ttl := time.Duration(0)
+	if f.storage == "" {
+		ttl = -1
+	}
 	srv, err := hosting.NewServer(hosting.Config{
 		Store:           store,
+		CacheTTL:        ttl,
 		CacheBytes:      f.cacheMB << 20,
 		UploadToken:     f.uploadToken,
 		MaxRequestBytes: f.maxRequestMB << 20,

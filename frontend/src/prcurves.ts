@@ -72,7 +72,6 @@ export class PRCurvesView extends PerRunView {
         }
         u?.destroy();
         plot.replaceChildren();
-        (window as unknown as { __prdata: unknown }).__prdata = data;
         u = new uPlot({
           mode: 2, width: body.clientWidth || 400, height: 240, legend: { show: false }, series,
           scales: { x: { time: false, auto: true, range: () => [0, 1] }, y: { auto: true, range: () => [0, 1.02] } },
