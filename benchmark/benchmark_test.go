@@ -42,6 +42,9 @@ func TestSuiteTiny(t *testing.T) {
 		t.Fatalf("memory phases %+v", r.Memory)
 	}
 	for _, m := range r.Memory {
+		if m.Digest <= 0 {
+			t.Errorf("no digest after ingesting %d bytes", m.Input)
+		}
 		if m.Peak.HeapInuse == 0 || m.Peak.RSS < m.Peak.HeapInuse/2 {
 			t.Errorf("memory while ingesting %d bytes: %+v", m.Input, m.Peak)
 		}

@@ -35,7 +35,7 @@ type harness struct {
 
 func newHarness(store hosting.Store) (*harness, error) {
 	h := &harness{store: store, served: make(chan error, 1)}
-	if _, err := h.fresh(0); err != nil {
+	if _, err := h.fresh(serveTTL); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -60,8 +60,8 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.srv.Load().Handler().ServeHTTP(w, r)
 }
 
-// fresh puts a new server (cache TTL ttl, 0 for the default) on the same
-// store behind the port and returns it.
+// fresh puts a new server on the same store behind the port and returns
+// it; ttl is its cache TTL (0: hosting's default; < 0: no expiry).
 func (h *harness) fresh(ttl time.Duration) (*hosting.Server, error) {
 	s, err := hosting.NewServer(hosting.Config{Store: h.store, CacheTTL: ttl, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -247,7 +247,7 @@ func (h *harness) load(ctx context.Context, clients, n int, limit time.Duration,
 // coldRound puts a fresh server (empty cache) behind the port and sends
 // one request from each of clients clients at once.
 func (h *harness) coldRound(ctx context.Context, clients int, path func(i int) string) ([]time.Duration, error) {
-	if _, err := h.fresh(0); err != nil {
+	if _, err := h.fresh(serveTTL); err != nil {
 		return nil, err
 	}
 	lat := make([]time.Duration, clients)

@@ -72,7 +72,10 @@ func (t Throughput) String() string {
 // MemoryPhase is the peak memory while ingesting Input bytes.
 type MemoryPhase struct {
 	Input int64
-	Peak  memPeak
+	// Digest is the size of the board's digest after the phase: what each
+	// append reads, updates and rewrites.
+	Digest int64
+	Peak   memPeak
 }
 
 // LatencyRow is the latency of scalar queries at one concurrency, beside
@@ -100,9 +103,9 @@ type LatencyRow struct {
 const (
 	// ModeWarm: the digest stays in the cache for the whole row.
 	ModeWarm = "warm"
-	// ModeDefaultTTL: warm, with the default cache TTL (2 s), so cached
-	// digests are read again from the store while the row runs.
-	ModeDefaultTTL = "warm, default 2 s cache TTL"
+	// ModeDefaultTTL: warm, with the cache TTL of servers sharing a bucket
+	// (2 s), so cached digests are read again from the store during the row.
+	ModeDefaultTTL = "warm, 2 s cache TTL (shared bucket)"
 	// ModeCold: each request reaches a fresh server (empty cache).
 	ModeCold = "cold"
 )
@@ -160,14 +163,14 @@ func (r *Report) Rows() []Row {
 	if len(r.Memory) == 2 {
 		s, f := r.Memory[0], r.Memory[1]
 		rows = append(rows, Row{RowMemSmall,
-			fmt.Sprintf("RSS %s, heap %s (input %s)", mib(s.Peak.RSS), mib(s.Peak.HeapInuse), mb(s.Input)),
+			fmt.Sprintf("RSS %s, heap %s (input %s, digest %s)", mib(s.Peak.RSS), mib(s.Peak.HeapInuse), mb(s.Input), mb(s.Digest)),
 			"", "", "", ""})
 		rr := ratio(float64(f.Peak.RSS), float64(s.Peak.RSS))
 		hr := ratio(float64(f.Peak.HeapInuse), float64(s.Peak.HeapInuse))
 		rows = append(rows, Row{RowMemFull,
-			fmt.Sprintf("RSS %s, heap %s (input %s)", mib(f.Peak.RSS), mib(f.Peak.HeapInuse), mb(f.Input)),
+			fmt.Sprintf("RSS %s, heap %s (input %s, digest %s)", mib(f.Peak.RSS), mib(f.Peak.HeapInuse), mb(f.Input), mb(f.Digest)),
 			fmt.Sprintf("size/4: RSS %s, heap %s", mib(s.Peak.RSS), mib(s.Peak.HeapInuse)),
-			fmt.Sprintf("RSS %.2f, heap %.2f (input ×%.1f)", rr, hr, ratio(float64(f.Input), float64(s.Input))),
+			fmt.Sprintf("RSS %.2f, heap %.2f (input ×%.1f, digest ×%.2f)", rr, hr, ratio(float64(f.Input), float64(s.Input)), ratio(float64(f.Digest), float64(s.Digest))),
 			fmt.Sprintf("RSS ratio ≤ %.2f (independent of size)", TargetMemGrowth), verdict(rr <= TargetMemGrowth)})
 	}
 	rows = append(rows, Row{RowMaxRSS, mib(r.MaxRSS), "", "", "", ""})
@@ -259,23 +262,27 @@ func (r *Report) Markdown() string {
   every 5 ms) and RSS (the kernel's VmHWM, reset through
   ` + "`/proc/self/clear_refs`" + ` at the start of each phase, else sampled from
   ` + "`/proc/self/statm`" + `) while ingesting the first quarter of the run into one
-  board, then the whole run into another. Client and server share the
-  process. The ratio is whole / quarter; independent of the size means about 1.
+  board, then the whole run into another, each on a fresh server (empty
+  cache). Client and server share the process. The ratio is whole / quarter;
+  independent of the size means about 1. Each append rewrites the run's
+  digest, which is bounded per run (reservoirs, M4 summaries) but grows
+  until the reservoirs fill, so the digest ratio is shown beside it.
 - **Upload end → first scalar query**: from the last upload answer to the
   answer of ` + "`GET /api/boards/<id>/scalars?run&tag&width=1000`" + `; beside a warm query.
 - **Scalar query**: ` + "`GET /api/boards/<id>/scalars?run&tag&width=1000`" + ` cycling over
   the scalar tags, from 1, 16 and 64 concurrent clients on kept-alive
   connections, at most ` + fmt.Sprint(r.Config.Requests) + ` queries and ` + r.Config.RowTimeout.String() + ` per row. Warm: a
-  server whose cache keeps the digest for the whole row, after one query per
-  tag. Warm with the default TTL: the same with the server's default cache
-  TTL (2 s), after which every request that finds the entry stale reads and
-  decodes the digest again. Cold: each round puts a fresh server (empty
-  cache) on the same store behind the port and sends one query from every
-  client at once, so the digest is read from the store and decoded by each
-  request. A row whose projected memory (concurrency × the memory of one
-  cold load, measured on its own first) exceeds the budget
-  (` + mib(r.Config.MemBudget) + `) is not run. Baseline: ` + "`GET /healthz`" + ` at the same
-  concurrency on the same server (the HTTP floor).
+  server configured as ` + "`tbhost serve --data`" + ` configures it (a store only it
+  writes: cached digests never expire), after one query per tag. Warm with a
+  2 s TTL: the cache TTL of servers sharing a bucket, after which a request
+  that finds the digest stale reads and decodes it again. Cold: each round
+  puts a fresh server (empty cache) on the same store behind the port and
+  sends one query from every client at once, so the digest is read from the
+  store and decoded. A row whose projected memory (the heap of one cold
+  load × the concurrent requests, scaled by how many of them loaded their
+  own copy in the previous row) exceeds the budget (` + mib(r.Config.MemBudget) + `) is not
+  run. Baseline: ` + "`GET /healthz`" + ` at the same concurrency on the same server
+  (the HTTP floor).
 - **Digest size**: the run's digest objects in the store against the raw
   bytes. Blob objects are the ` + "`boards/<id>/blobs/`" + ` objects of the design's
   store layout; 0 means the server keeps image bytes inside the digest.

@@ -422,8 +422,9 @@ func TestBoardPageLoads(t *testing.T) {
 		t.Errorf("tabs %v, want only scalars", tabs)
 	}
 	// per chart downloads: CSV/JSON links to the full-resolution export, and a PNG
-	sel := `.chart[data-state=drawn]`
+	sel := fmt.Sprintf(`.chart[data-tag=%q]`, eval[string](tb, `document.querySelector('.chart[data-state=drawn]').dataset.tag`))
 	tb.do(chromedp.Click(chromedp.CSS(sel + ` .dl > summary`)))
+	tb.waitFor("the download menu", fmt.Sprintf(`document.querySelector(%q).querySelectorAll('.dl-menu a').length > 0`, sel), 5*time.Second)
 	links := eval[[]string](tb, fmt.Sprintf(`[...document.querySelector(%q).querySelectorAll('.dl-menu a')].map(a => a.href)`, sel))
 	if len(links) == 0 || len(links)%2 != 0 {
 		t.Fatalf("download links %v", links)
@@ -486,15 +487,22 @@ func TestSmoothingChangesTheLine(t *testing.T) {
 	sel := `.chart[data-state=drawn]`
 	tag := eval[string](tb, fmt.Sprintf(`document.querySelector(%q).dataset.tag`, sel))
 	sel = fmt.Sprintf(`.chart[data-tag=%q]`, tag)
+	// setSmoothing moves the slider and returns the canvas once it changed
+	// (or, after 5 s, as it is)
 	setSmoothing := func(v string) string {
+		before := eval[string](tb, canvasURL(sel))
 		tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById('smoothing'); s.value = %q; s.dispatchEvent(new Event('input', {bubbles: true})); })()`, v)))
-		time.Sleep(150 * time.Millisecond) // one animation frame and a redraw
-		return eval[string](tb, canvasURL(sel))
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if now := eval[string](tb, canvasURL(sel)); now != before {
+				return now
+			}
+		}
+		return before
 	}
 	if v := eval[string](tb, `document.getElementById('smoothing').value`); v != "0.6" {
 		t.Errorf("default smoothing %s, want 0.6", v)
 	}
-	a := setSmoothing("0.6")
+	a := eval[string](tb, canvasURL(sel))
 	b := setSmoothing("0.95")
 	c := setSmoothing("0")
 	if a == b || b == c || a == c {

@@ -127,6 +127,7 @@ func (s *Server) exportScalars(c *gin.Context) error {
 			pw.CloseWithError(s.copyRaw(ctx, pw, b.ID, r.d.Run, file, r.d.Files[file].Size))
 		}()
 		sc := tfevents.NewScanner(pr, tfevents.Options{})
+		defer sc.Close()
 		for sc.Scan() {
 			v := sc.Value()
 			if v.Kind != tfevents.KindScalar || v.Tag != tag {

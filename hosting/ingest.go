@@ -219,6 +219,7 @@ func ingest(d *hostingpb.Digest, fs *hostingpb.FileState, sr *sampler.Run, fresh
 	start := fs.Parsed
 	in := io.MultiReader(bytes.NewReader(fs.Pending), bytes.NewReader(fresh))
 	sc := tfevents.NewScanner(in, tfevents.Options{Plugins: fs.Plugins})
+	defer sc.Close()
 	var values int64
 	for sc.Scan() {
 		addValue(d, sr, sc.Value())

@@ -611,6 +611,7 @@ func fixtureBlobs(t *testing.T, rel, tag string) [][]byte {
 	}
 	defer f.Close()
 	sc := tfevents.NewScanner(f, tfevents.Options{})
+	defer sc.Close()
 	var out [][]byte
 	for sc.Scan() {
 		v := sc.Value()

@@ -53,6 +53,7 @@ func TestRealFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			sc := tfevents.NewScanner(fh, tfevents.Options{Plugins: plugins})
+			defer sc.Close()
 			for sc.Scan() {
 				v := sc.Value()
 				tag := strings.Clone(v.Tag) // the model keeps it

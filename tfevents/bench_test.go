@@ -148,6 +148,7 @@ func benchScan(b *testing.B, files ...[]byte) {
 				sum += s.Value().Scalar
 				events++
 			}
+			s.Close()
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*events), "ns/value")

@@ -100,6 +100,11 @@ func (d *Decoder) Decode(payload []byte) ([]Value, error) {
 		wall float64
 		step int64
 	)
+	if !d.slow {
+		if vals, ok, err := d.decodeOneValue(payload); ok {
+			return vals, err
+		}
+	}
 	b := payload
 	for len(b) > 0 {
 		x, n := uvarint(b)
@@ -158,6 +163,50 @@ func (d *Decoder) Decode(payload []byte) ([]Value, error) {
 		d.vals[i].Step, d.vals[i].WallTime = step, wall
 	}
 	return d.vals, nil
+}
+
+// decodeOneValue decodes an Event laid out as writers lay out one value per
+// event: wall_time, step (absent when 0), then a summary of one value that
+// ends the payload, with the result Decode's loop would give. It reports
+// false, having decoded nothing, for any other layout.
+func (d *Decoder) decodeOneValue(b []byte) ([]Value, bool, error) {
+	if len(b) < 9+4 || b[0] != 1<<3|byte(protowire.Fixed64Type) {
+		return nil, false, nil
+	}
+	wall := math.Float64frombits(binary.LittleEndian.Uint64(b[1:]))
+	b = b[9:]
+	var step int64
+	if b[0] == 2<<3|byte(protowire.VarintType) {
+		x, n := uvarint(b[1:])
+		if n < 0 {
+			return nil, false, nil
+		}
+		step, b = int64(x), b[1+n:]
+	}
+	// summary (5), whose one value (1) ends the payload.
+	if len(b) < 4 || b[0] != 5<<3|byte(protowire.BytesType) {
+		return nil, false, nil
+	}
+	l, n := uvarint(b[1:])
+	if n < 0 || l != uint64(len(b)-1-n) {
+		return nil, false, nil
+	}
+	b = b[1+n:]
+	if len(b) < 2 || b[0] != 1<<3|byte(protowire.BytesType) {
+		return nil, false, nil
+	}
+	l, n = uvarint(b[1:])
+	if n < 0 || l != uint64(len(b)-1-n) {
+		return nil, false, nil
+	}
+	if err := d.value(b[1+n:]); err != nil {
+		vals, err := d.fail(err)
+		return vals, true, err
+	}
+	for i := range d.vals {
+		d.vals[i].Step, d.vals[i].WallTime = step, wall
+	}
+	return d.vals, true, nil
 }
 
 func (d *Decoder) fail(err error) ([]Value, error) {

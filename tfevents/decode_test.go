@@ -17,6 +17,7 @@ import (
 func scanAll(t testing.TB, data []byte, opts Options) ([]Value, *Scanner) {
 	t.Helper()
 	s := NewScanner(bytes.NewReader(data), opts)
+	defer s.Close()
 	var out []Value
 	for s.Scan() {
 		out = append(out, copyValue(s.Value()))
@@ -458,6 +459,7 @@ func TestScalarEventsDoNotAllocate(t *testing.T) {
 		t.Run(fmt.Sprintf("tf2=%v", tf2), func(t *testing.T) {
 			data := genScalars(2000, 10, tf2)
 			s := NewScanner(bytes.NewReader(data), Options{})
+			defer s.Close()
 			for i := 0; i < 100; i++ { // warm up: tag cache, buffers
 				if !s.Scan() {
 					t.Fatal("short")

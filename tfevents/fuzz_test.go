@@ -92,6 +92,7 @@ func FuzzReader(f *testing.F) {
 
 		// The Scanner agrees with the Reader and never fails on content.
 		s := NewScanner(bytes.NewReader(data), opts)
+		defer s.Close()
 		for s.Scan() {
 			checkValue(t, s.Value())
 		}
@@ -102,6 +103,10 @@ func FuzzReader(f *testing.F) {
 		if (s.Err() != nil) != (err != io.EOF) || st.Corrupt != errors.Is(err, ErrCorrupt) {
 			t.Fatalf("scanner err %v corrupt %v, reader err %v", s.Err(), st.Corrupt, err)
 		}
+
+		// The pipelined path (tiny batches) yields exactly what the plain one does.
+		want := scanMode(data, readers[0].rd, opts, plain)
+		diffResults(t, "pipeline", scanMode(data, readers[0].rd, opts, pipeMode{0, 64}), want)
 	})
 }
 

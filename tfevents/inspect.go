@@ -105,6 +105,7 @@ func InspectFile(name string) FileReport {
 	}
 	plugins := map[string]string{}
 	sc := NewScanner(f, Options{Plugins: plugins})
+	defer sc.Close()
 	tags := map[string]*tagAcc{}
 	for sc.Scan() {
 		v := sc.Value()
