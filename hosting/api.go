@@ -164,40 +164,34 @@ type ScalarStats struct {
 
 // ScalarSeries is the answer of GET /scalars.
 type ScalarSeries struct {
-	Run       string      `json:"run"`
-	Tag       string      `json:"tag"`
+	Run       string      `json:"run,omitempty"`
+	Tag       string      `json:"tag,omitempty"`
 	Points    []triple    `json:"points"`    // [wall_time, step, value]
 	Envelope  []triple    `json:"envelope"`  // [step, min, max]
 	NonFinite []triple    `json:"nonfinite"` // [wall_time, step, value]
 	Stats     ScalarStats `json:"stats"`
 }
 
-func (s *Server) getScalars(c *gin.Context) error {
-	b, r, tag, err := s.seriesRequest(c)
-	if err != nil {
-		return err
-	}
-	width, err := queryInt(c, "width", 1000)
-	if err != nil {
-		return err
+// scalarWindow reads the width, start and end of a scalar query.
+func scalarWindow(c *gin.Context) (width, start, end int64, err error) {
+	if width, err = queryInt(c, "width", 1000); err != nil {
+		return
 	}
 	if width < 1 || width > maxWidth {
-		return Errorf(Invalid, "width=%d: give a chart width in pixels from 1 to %d", width, maxWidth)
+		return 0, 0, 0, Errorf(Invalid, "width=%d: give a chart width in pixels from 1 to %d", width, maxWidth)
 	}
-	start, err := queryInt(c, "start", 0)
-	if err != nil {
-		return err
+	if start, err = queryInt(c, "start", 0); err != nil {
+		return
 	}
-	end, err := queryInt(c, "end", 0)
-	if err != nil {
-		return err
-	}
-	if notModified(c, b, r) {
-		return nil
-	}
+	end, err = queryInt(c, "end", 0)
+	return
+}
+
+// scalarSeries answers a scalar query on one run.
+func scalarSeries(r *runState, tag string, start, end, width int64) (ScalarSeries, bool) {
 	q, ok := r.s.Query(tag, start, end, int(width))
 	if !ok {
-		return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
+		return ScalarSeries{}, false
 	}
 	out := ScalarSeries{Run: r.d.Run, Tag: tag, Points: make([]triple, 0, len(q.Points)), Envelope: make([]triple, 0, len(q.Envelope)), NonFinite: make([]triple, 0, len(q.NonFinite))}
 	for _, p := range q.Points {
@@ -211,7 +205,74 @@ func (s *Server) getScalars(c *gin.Context) error {
 	}
 	st := q.Stats
 	out.Stats = ScalarStats{Count: st.Count, NonFinite: st.NonFinite, Min: Float(st.Min), Max: Float(st.Max), First: Float(st.First), Last: Float(st.Last)}
+	return out, true
+}
+
+func (s *Server) getScalars(c *gin.Context) error {
+	b, r, tag, err := s.seriesRequest(c)
+	if err != nil {
+		return err
+	}
+	width, start, end, err := scalarWindow(c)
+	if err != nil {
+		return err
+	}
+	if notModified(c, b, r) {
+		return nil
+	}
+	out, ok := scalarSeries(r, tag, start, end, width)
+	if !ok {
+		return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
+	}
 	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// getScalarsMulti answers one chart: a tag's series in many runs (every
+// run that has it, or the runs named by repeated ?run=), in one request.
+func (s *Server) getScalarsMulti(c *gin.Context) error {
+	b, err := s.readableBoard(c)
+	if err != nil {
+		return err
+	}
+	tag := c.Query("tag")
+	if tag == "" {
+		return Errorf(Invalid, "give the tag as ?tag=TAG")
+	}
+	width, start, end, err := scalarWindow(c)
+	if err != nil {
+		return err
+	}
+	runs, err := s.boardRuns(c.Request.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	if names := c.QueryArray("run"); len(names) > 0 {
+		want := make(map[string]bool, len(names))
+		for _, n := range names {
+			if n, err := CleanRun(n); err == nil {
+				want[n] = true
+			}
+		}
+		kept := runs[:0:0]
+		for _, r := range runs {
+			if want[r.d.Run] {
+				kept = append(kept, r)
+			}
+		}
+		runs = kept
+	}
+	if notModified(c, b, runs...) {
+		return nil
+	}
+	out := make(map[string]ScalarSeries, len(runs))
+	for _, r := range runs {
+		if sr, ok := scalarSeries(r, tag, start, end, width); ok {
+			sr.Run, sr.Tag = "", ""
+			out[r.d.Run] = sr
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"tag": tag, "runs": out})
 	return nil
 }
 

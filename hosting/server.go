@@ -216,6 +216,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/boards/:id/runs", s.errorHandler(s.getRuns))
 	api.GET("/boards/:id/tags", s.errorHandler(s.getTags))
 	api.GET("/boards/:id/scalars", s.errorHandler(s.getScalars))
+	api.GET("/boards/:id/scalars_multi", s.errorHandler(s.getScalarsMulti))
 	api.GET("/boards/:id/histograms", s.errorHandler(s.getHistograms))
 	api.GET("/boards/:id/images", s.errorHandler(s.getImages))
 	api.GET("/boards/:id/audio", s.errorHandler(s.getAudio))

@@ -648,6 +648,29 @@ func TestScalarQuery(t *testing.T) {
 	a := startServer(t, hosting.NewMemStore())
 	b := a.create("spike")
 	a.json("PUT", filePath(b.ID, "train", "events.out.tfevents.1", 0), b.Token, bytes.NewReader(buf.Bytes()), 200, nil)
+	a.json("PUT", filePath(b.ID, "eval", "events.out.tfevents.1", 0), b.Token, bytes.NewReader(buf.Bytes()), 200, nil)
+	t.Run("multi", func(t *testing.T) {
+		var res struct {
+			Tag  string
+			Runs map[string]struct {
+				Points [][3]float64 `json:"points"`
+			}
+		}
+		a.json("GET", "/api/boards/"+b.ID+"/scalars_multi?tag=loss&width=50", "", nil, 200, &res)
+		if res.Tag != "loss" || len(res.Runs) != 2 || len(res.Runs["eval"].Points) == 0 || len(res.Runs["train"].Points) == 0 {
+			t.Errorf("every run: %+v", res)
+		}
+		res.Runs = nil
+		a.json("GET", "/api/boards/"+b.ID+"/scalars_multi?tag=loss&width=50&run=eval&start=100&end=200", "", nil, 200, &res)
+		if len(res.Runs) != 1 || len(res.Runs["eval"].Points) == 0 {
+			t.Errorf("run=eval: %+v", res)
+		}
+		for _, p := range res.Runs["eval"].Points {
+			if p[1] < 100 || p[1] > 200 {
+				t.Errorf("step %v outside [100, 200]", p[1])
+			}
+		}
+	})
 	for _, width := range []int{10, 100, 1000} {
 		t.Run(strconv.Itoa(width), func(t *testing.T) {
 			var res struct {
