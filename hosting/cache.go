@@ -1,6 +1,7 @@
 package hosting
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -45,7 +46,10 @@ type cache struct {
 	runs     *simplelru.LRU[string, *runState]
 	boards   *simplelru.LRU[string, boardEntry]
 	lists    *simplelru.LRU[string, runListEntry]
-	stats    CacheStats
+	// gone holds deleted boards, so that a read that began before the
+	// delete cannot put them back.
+	gone  map[string]bool
+	stats CacheStats
 }
 
 // CacheStats counts cache events since the server started.
@@ -55,7 +59,7 @@ type CacheStats struct {
 }
 
 func newCache(maxBytes int64, ttl time.Duration) *cache {
-	c := &cache{ttl: ttl, maxBytes: maxBytes}
+	c := &cache{ttl: ttl, maxBytes: maxBytes, gone: map[string]bool{}}
 	c.runs, _ = simplelru.NewLRU[string, *runState](1<<30, func(_ string, r *runState) {
 		c.bytes -= r.sizeBytes()
 		c.stats.Evictions++
@@ -82,7 +86,15 @@ func (c *cache) run(key string, now time.Time) (*runState, bool) {
 func (c *cache) putRun(r *runState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.runs.Contains(r.key) {
+	if c.gone[boardOfKey(r.key)] {
+		return
+	}
+	if old, ok := c.runs.Peek(r.key); ok {
+		if old.gen > r.gen {
+			// A read that began before a write finished must not put
+			// back the older digest (generations only grow).
+			return
+		}
 		c.runs.Remove(r.key) // the evict callback un-counts its bytes
 		c.stats.Evictions--  // a replacement is not an eviction
 	}
@@ -106,6 +118,9 @@ func (c *cache) board(id string, now time.Time) (*boardMeta, bool) {
 func (c *cache) putBoard(b *boardMeta, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gone[b.ID] {
+		return
+	}
 	c.boards.Add(b.ID, boardEntry{meta: b, loaded: now})
 }
 
@@ -129,6 +144,7 @@ func (c *cache) putRunList(id string, keys []string, now time.Time) {
 func (c *cache) dropBoard(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gone[id] = true
 	c.boards.Remove(id)
 	c.lists.Remove(id)
 	prefix := digestPrefix(id)
@@ -153,4 +169,11 @@ func (c *cache) dropRunList(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lists.Remove(id)
+}
+
+// boardOfKey returns the board id of a store key under boards/.
+func boardOfKey(key string) string {
+	rest := strings.TrimPrefix(key, "boards/")
+	id, _, _ := strings.Cut(rest, "/")
+	return id
 }

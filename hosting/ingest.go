@@ -103,6 +103,9 @@ func (s *Server) Append(ctx context.Context, id, run, file string, offset int64,
 		if err == errDigestRace && attempt < maxConflictRetries {
 			continue // another server wrote the digest: reload and redo
 		}
+		if KindOf(err) == Conflict && attempt == 0 {
+			continue // a gap by a cached digest: make sure with the stored one
+		}
 		if err == errDigestRace {
 			return nil, Errorf(Unavailable, "run %q is being written by another server at the same time; retry", run)
 		}
