@@ -64,10 +64,14 @@ func (s *Server) appendFile(c *gin.Context) error {
 	if c.Request.ContentLength > s.cfg.MaxRequestBytes {
 		return Errorf(TooLarge, "the request body is %d bytes; this server takes at most %d per request: send the file in pieces", c.Request.ContentLength, s.cfg.MaxRequestBytes)
 	}
-	data, err := io.ReadAll(io.LimitReader(c.Request.Body, s.cfg.MaxRequestBytes+1))
-	if err != nil {
+	var body bytes.Buffer
+	if n := c.Request.ContentLength; n > 0 {
+		body.Grow(int(n) + bytes.MinRead)
+	}
+	if _, err := body.ReadFrom(io.LimitReader(c.Request.Body, s.cfg.MaxRequestBytes+1)); err != nil {
 		return Errorf(Invalid, "read request body: %w", err)
 	}
+	data := body.Bytes()
 	if int64(len(data)) > s.cfg.MaxRequestBytes {
 		return Errorf(TooLarge, "the request body is over %d bytes, the most this server takes per request: send the file in pieces", s.cfg.MaxRequestBytes)
 	}
@@ -146,20 +150,25 @@ func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset in
 			return nil, Errorf(TooLarge, "board %s would hold %d bytes; this server keeps at most %d per board", id, size+int64(len(fresh)), s.cfg.MaxBoardBytes)
 		}
 	}
-	// The raw bytes are durable before the digest that counts them.
-	if err := s.store.Put(ctx, rawPartKey(id, run, file, fs.Size), fresh); err != nil {
-		s.storeError("put")
-		return nil, fmt.Errorf("store %d bytes of %s/%s: %w", len(fresh), run, file, err)
-	}
+	// The raw bytes are stored while they are parsed, and are durable
+	// before the digest that counts them is written.
+	stored := make(chan error, 1)
+	key := rawPartKey(id, run, file, fs.Size)
+	go func() { stored <- s.store.Put(ctx, key, fresh) }()
 
 	sr := sampler.NewRun(s.samplerConfig())
 	if len(d.Sampler) > 0 {
 		if err := sr.UnmarshalBinary(d.Sampler); err != nil {
+			<-stored
 			return nil, fmt.Errorf("decode sampler state of run %q: %w", run, err)
 		}
 	}
 	warned := len(fs.Warnings)
 	values := ingest(d, fs, sr, fresh)
+	if err := <-stored; err != nil {
+		s.storeError("put")
+		return nil, fmt.Errorf("store %d bytes of %s/%s: %w", len(fresh), run, file, err)
+	}
 	fs.Size += int64(len(fresh))
 	d.UpdatedUnixNano = s.now().UnixNano()
 	state, err := sr.MarshalBinary()

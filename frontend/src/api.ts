@@ -35,6 +35,15 @@ export interface ScalarResponse {
   stats?: { count: number; min: number; max: number; first: number; last: number };
 }
 
+/** The answer of /scalars_multi: one tag's series in many runs. */
+export interface ScalarMultiResponse {
+  tag: string;
+  runs: Record<string, ScalarResponse>;
+}
+
+/** A query parameter: absent, one value, or repeated (run=a&run=b). */
+export type Param = string | number | undefined | null | readonly string[];
+
 export interface HistogramItem { wall_time: number; step: number; buckets: [number, number, number][] }
 export interface ImageItem { wall_time: number; step: number; width: number; height: number; blobs: string[] }
 export interface AudioItem { wall_time: number; step: number; clips: { blob: string; label: string; content_type: string }[] }
@@ -71,9 +80,10 @@ export class Api {
     this.base = '/api/boards/' + encodeURIComponent(id);
   }
 
-  url(path: string, params: Record<string, string | number | undefined | null> = {}): string {
+  url(path: string, params: Record<string, Param> = {}): string {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) {
+      if (Array.isArray(v)) { for (const x of v) q.append(k, x); continue; }
       if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
     }
     if (this.key) q.set('key', this.key);
@@ -83,7 +93,7 @@ export class Api {
 
   blob(sha: string): string { return this.url('/blobs/' + encodeURIComponent(sha)); }
 
-  async get<T>(path: string, params: Record<string, string | number | undefined | null> = {}, signal?: AbortSignal): Promise<T> {
+  async get<T>(path: string, params: Record<string, Param> = {}, signal?: AbortSignal): Promise<T> {
     const u = this.url(path, params);
     track(u);
     const t0 = performance.now();
@@ -98,7 +108,8 @@ export class Api {
   }
 }
 
-/** The test hooks: every API URL asked for, and the last scalars query. */
+/** The test hooks: every API URL asked for, and the last scalars query
+ * (/scalars or /scalars_multi). */
 export interface Probe {
   queries: number;
   scalarQueries: number;
@@ -121,7 +132,7 @@ function track(u: string) {
   probe.queries++;
   probe.lastQuery = u;
   if (probe.urls.length < 5000) probe.urls.push(u);
-  if (u.includes('/scalars?')) { probe.scalarQueries++; probe.lastScalarQuery = u; }
+  if (u.includes('/scalars?') || u.includes('/scalars_multi?')) { probe.scalarQueries++; probe.lastScalarQuery = u; }
 }
 
 /** Limiter runs at most n tasks at once; higher priority first. */
