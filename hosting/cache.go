@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"google.golang.org/protobuf/proto"
 
 	"tbhost/hosting/hostingpb"
 	"tbhost/sampler"
@@ -15,15 +16,17 @@ import (
 // ingest builds a new one and swaps it into the cache, so readers never
 // lock.
 type runState struct {
-	key    string // digest key
-	gen    int64  // store generation of the digest (0: not stored yet)
-	raw    []byte // the digest as stored
-	d      *hostingpb.Digest
+	key    string            // digest key
+	gen    int64             // store generation of the digest (0: not stored yet)
+	state  []byte            // the sampler state as stored
+	d      *hostingpb.Digest // the digest without its sampler state
 	s      *sampler.Run
 	loaded time.Time
 }
 
-func (r *runState) sizeBytes() int64 { return int64(len(r.raw)) + int64(r.s.SizeBytes()) + 512 }
+func (r *runState) sizeBytes() int64 {
+	return int64(len(r.state)) + int64(proto.Size(r.d)) + int64(r.s.SizeBytes()) + 512
+}
 
 type boardEntry struct {
 	meta   *boardMeta

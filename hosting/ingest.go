@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"google.golang.org/protobuf/proto"
@@ -118,10 +119,7 @@ func (s *Server) Append(ctx context.Context, id, run, file string, offset int64,
 }
 
 func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset int64, data []byte, st *runState) (*AppendResult, error) {
-	d := &hostingpb.Digest{}
-	if err := proto.Unmarshal(st.raw, d); err != nil {
-		return nil, fmt.Errorf("decode digest of run %q: %w", run, err)
-	}
+	d := proto.CloneOf(st.d) // the cached one is shared with readers
 	if d.Files == nil {
 		d.Files = map[string]*hostingpb.FileState{}
 	}
@@ -157,8 +155,8 @@ func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset in
 	go func() { stored <- s.store.Put(ctx, key, fresh) }()
 
 	sr := sampler.NewRun(s.samplerConfig())
-	if len(d.Sampler) > 0 {
-		if err := sr.UnmarshalBinary(d.Sampler); err != nil {
+	if len(st.state) > 0 {
+		if err := sr.UnmarshalBinary(st.state); err != nil {
 			<-stored
 			return nil, fmt.Errorf("decode sampler state of run %q: %w", run, err)
 		}
@@ -181,6 +179,11 @@ func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset in
 		return nil, fmt.Errorf("encode digest of run %q: %w", run, err)
 	}
 	gen, err := s.store.PutIf(ctx, st.key, raw, st.gen)
+	if st.gen == 0 {
+		// A new run, or maybe one (the write may have landed although it
+		// reported an error): the board's run list is stale either way.
+		s.cache.dropRunList(id)
+	}
 	if err != nil {
 		if KindOf(err) == Conflict {
 			return nil, errDigestRace
@@ -188,10 +191,7 @@ func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset in
 		s.storeError("put")
 		return nil, fmt.Errorf("write digest of run %q: %w", run, err)
 	}
-	if st.gen == 0 {
-		s.cache.dropRunList(id)
-	}
-	s.cache.putRun(&runState{key: st.key, gen: gen, raw: raw, d: stripSampler(d), s: sr, loaded: s.now()})
+	s.cache.putRun(newRunState(st.key, gen, d, sr, s.now()))
 	if s.Metrics != nil {
 		s.Metrics.Ingested(int64(len(fresh)), values)
 	}
@@ -207,12 +207,13 @@ func resultOf(run, file string, fs *hostingpb.FileState, values int64) *AppendRe
 		Values: values, Truncated: fs.Truncated, Corrupt: fs.Corrupt, Warnings: []string{}}
 }
 
-// stripSampler returns d without its sampler bytes (the decoded Run holds
-// them), to keep the cache small.
-func stripSampler(d *hostingpb.Digest) *hostingpb.Digest {
-	c := proto.CloneOf(d)
-	c.Sampler = nil
-	return c
+// newRunState makes the cached form of digest d, taking d: its sampler
+// bytes move to the state (ingest starts from them) and the decoded Run
+// serves reads.
+func newRunState(key string, gen int64, d *hostingpb.Digest, sr *sampler.Run, now time.Time) *runState {
+	state := d.Sampler
+	d.Sampler = nil
+	return &runState{key: key, gen: gen, state: state, d: d, s: sr, loaded: now}
 }
 
 // maxWarnings bounds the warnings kept per file.
@@ -348,7 +349,12 @@ func (s *Server) loadRun(ctx context.Context, id, key string, fresh bool) (*runS
 		return s.readRun(ctx, key)
 	}
 	// Concurrent cold reads of one digest share a single load.
-	v, err, _ := s.loads.Do(key, func() (any, error) { return s.readRun(ctx, key) })
+	// The load outlives the request that started it: others wait on it.
+	v, err, _ := s.loads.Do(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		return s.readRun(lctx, key)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +379,7 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 	if err := sr.UnmarshalBinary(d.Sampler); err != nil {
 		return nil, fmt.Errorf("decode sampler state in %s: %w", key, err)
 	}
-	r := &runState{key: key, gen: gen, raw: raw, d: stripSampler(d), s: sr, loaded: s.now()}
+	r := newRunState(key, gen, d, sr, s.now())
 	s.cache.putRun(r)
 	return r, nil
 }
@@ -473,6 +479,6 @@ func (s *Server) PutRun(ctx context.Context, id, run string, sr *sampler.Run) er
 		return fmt.Errorf("write digest of run %q: %w", run, err)
 	}
 	s.cache.dropRunList(id)
-	s.cache.putRun(&runState{key: st.key, gen: gen, raw: raw, d: stripSampler(d), s: sr, loaded: s.now()})
+	s.cache.putRun(newRunState(st.key, gen, d, sr, s.now()))
 	return nil
 }

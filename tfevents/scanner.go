@@ -17,7 +17,7 @@ const (
 	pipelineAfter = 1 << 20   // bytes scanned in one go before the pipeline starts
 	batchSize     = 256 << 10 // payload bytes of a batch (a bigger record gets a batch of its own)
 	batchRecords  = 8 << 10   // records of a batch
-	numBatches    = 3         // batches in flight: the decoder's, the framer's, one ready
+	numBatches    = 6         // batches in flight: the decoder's, the framer's, four ready
 )
 
 // Scanner reads the Values of one event file: a Reader and a Decoder.

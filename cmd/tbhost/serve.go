@@ -38,7 +38,7 @@ func (m *Main) parseServe(args []string) (*serveFlags, error) {
 	fs.Int64Var(&f.maxBoardMB, "max-board-mb", envInt(m, "TBHOST_MAX_BOARD_MB", 50<<10), "most raw bytes per board, in MiB; -1 for no limit (TBHOST_MAX_BOARD_MB)")
 	fs.StringVar(&f.samples, "samples-per-plugin", m.env("TBHOST_SAMPLES_PER_PLUGIN", ""), "reservoir sizes, e.g. scalars=500,images=20; 0 keeps all (TBHOST_SAMPLES_PER_PLUGIN)")
 	fs.StringVar(&f.logFormat, "log-format", m.env("TBHOST_LOG_FORMAT", ""), "text or json (default: text on a terminal, json otherwise) (TBHOST_LOG_FORMAT)")
-	fs.DurationVar(&f.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", envDuration(m, "TBHOST_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM (TBHOST_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -168,4 +168,12 @@ func displayAddr(a net.Addr) string {
 		return "localhost" + strings.TrimPrefix(s, "0.0.0.0")
 	}
 	return s
+}
+
+func envDuration(m *Main, name string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(m.Getenv(name))
+	if err != nil {
+		return def
+	}
+	return d
 }

@@ -3,7 +3,7 @@
 // markers, a tooltip, a cursor synced across charts, and drag-to-zoom that
 // asks the server for the zoomed step range at the chart's width.
 import uPlot from 'uplot';
-import { ScalarResponse, num, probe } from './api';
+import { ScalarMultiResponse, ScalarResponse, num, probe } from './api';
 import { BoardApp, Lazy, View, groupTags } from './board';
 import { compileFilter, el, fmtDuration, fmtNum, lowerBound, nearest, withAlpha } from './format';
 import { smooth } from './smoothing';
@@ -54,12 +54,17 @@ function parseSeries(r: ScalarResponse): Series {
 }
 
 const HEIGHT = 220;
+/** The most runs a chart names in its query (run=); more ask for every run. */
+const MAX_RUN_PARAMS = 50;
+/** ?scalars=per-run: one /scalars request per run and chart, as before
+ * /scalars_multi (to compare the two). */
+const PER_RUN = new URLSearchParams(location.search).get('scalars') === 'per-run';
 const SYNC_KEY = 'tbhost-scalars';
 
 export class ScalarsView implements View {
   private charts = new Map<string, ScalarChart>();
   private lazy = new Lazy();
-  private cache = new Map<string, Promise<Series>>();
+  private cache = new Map<string, Promise<Map<string, Series>>>();
   private cacheGen = -1;
   private resize: ResizeObserver;
   private lastWidth = 0;
@@ -134,18 +139,46 @@ export class ScalarsView implements View {
     );
   }
 
-  /** series returns one run's data for a tag, at a width and step range, cached. */
-  series(run: string, tag: string, width: number, start?: number, end?: number, pri = 0): Promise<Series> {
+  /**
+   * series returns a tag's series in the given runs at a width and step
+   * range: one /scalars_multi request per chart, cached. It names the runs
+   * (run=) only for a small subset of the runs having the tag; otherwise it
+   * asks for every run and the caller picks its own, so that one answer
+   * serves every selection.
+   */
+  series(tag: string, runs: readonly string[], width: number, start?: number, end?: number, pri = 0): Promise<Map<string, Series>> {
     if (this.cacheGen !== this.app.generation) { this.cache.clear(); this.cacheGen = this.app.generation; }
-    const key = JSON.stringify([run, tag, width, start ?? null, end ?? null]);
+    if (!runs.length) return Promise.resolve(new Map());
+    const win = [tag, width, start ?? null, end ?? null];
+    const allKey = JSON.stringify([...win, '*']);
+    const all = this.cache.get(allKey);
+    if (all) return all;
+    const having = this.app.runs().reduce((n, r) => n + (this.app.tagInfo(r, tag)?.plugin === 'scalars' ? 1 : 0), 0);
+    const subset = runs.length < having && runs.length <= MAX_RUN_PARAMS;
+    const names = subset ? [...runs].sort() : null;
+    const key = names ? JSON.stringify([...win, ...names]) : allKey;
     let p = this.cache.get(key);
     if (!p) {
-      p = this.app.limiter.schedule(() => this.app.api.get<ScalarResponse>('/scalars', { run, tag, width, start, end }), pri)
-        .then(parseSeries);
+      p = this.app.limiter.schedule(() => this.fetch(tag, names, width, start, end), pri);
       p.catch(() => this.cache.delete(key));
       this.cache.set(key, p);
     }
     return p;
+  }
+
+  private async fetch(tag: string, runs: string[] | null, width: number, start?: number, end?: number): Promise<Map<string, Series>> {
+    const api = this.app.api;
+    const out = new Map<string, Series>();
+    if (PER_RUN) {
+      // the old way, one request per run, kept to compare (?scalars=per-run)
+      const list = runs ?? this.app.runs().filter((r) => this.app.tagInfo(r, tag)?.plugin === 'scalars');
+      const got = await Promise.all(list.map((run) => api.get<ScalarResponse>('/scalars', { run, tag, width, start, end })));
+      list.forEach((run, i) => out.set(run, parseSeries(got[i])));
+      return out;
+    }
+    const res = await api.get<ScalarMultiResponse>('/scalars_multi', { tag, width, start, end, run: runs ?? undefined });
+    for (const [run, r] of Object.entries(res.runs ?? {})) out.set(run, parseSeries(r));
+    return out;
   }
 
   private renderCards() {
@@ -277,7 +310,9 @@ class ScalarChart {
     return Math.max(200, Math.floor(this.plotEl.clientWidth || this.el.clientWidth || 400));
   }
 
-  /** load fetches every visible run that has the tag, at the current zoom. */
+  /** load fetches every visible run that has the tag, at the current zoom:
+   * one request for the chart (two when zoomed: the full range, cached, is
+   * needed to map the zoom to steps). */
   private async load() {
     this.stale = false;
     const my = ++this.loading;
@@ -286,19 +321,30 @@ class ScalarChart {
     this.el.dataset.state = 'loading';
     const width = this.width();
     try {
-      const got = await Promise.all(runs.map(async (run) => {
-        const full = await this.view.series(run, this.tag, width, undefined, undefined, 1);
-        let s = full;
-        if (this.zoom) {
-          const [a, b] = this.stepRange(run, full, this.zoom);
-          s = await this.view.series(run, this.tag, width, a, b, 2);
+      const full = await this.view.series(this.tag, runs, width, undefined, undefined, 1);
+      let data = full;
+      if (this.zoom && runs.length) {
+        // one step range for every run: the union of each run's
+        let a = Infinity, b = -Infinity;
+        for (const run of runs) {
+          const f = full.get(run);
+          if (!f) continue;
+          const [ra, rb] = this.stepRange(run, f, this.zoom);
+          a = Math.min(a, ra);
+          b = Math.max(b, rb);
         }
-        return [run, full, s] as const;
-      }));
+        if (a <= b) data = await this.view.series(this.tag, runs, width, a, b, 2);
+      }
       if (my !== this.loading) return;
       this.runs = runs;
-      this.full = new Map(got.map(([r, f]) => [r, f]));
-      this.data = new Map(got.map(([r, , s]) => [r, s]));
+      this.full = new Map();
+      this.data = new Map();
+      for (const run of runs) {
+        const f = full.get(run);
+        if (!f) continue;
+        this.full.set(run, f);
+        this.data.set(run, data.get(run) ?? f);
+      }
       this.draw();
     } catch (e) {
       if (my !== this.loading) return;
