@@ -224,14 +224,61 @@ func (s *Server) getScalars(c *gin.Context) error {
 	if !ok {
 		return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
 	}
-	c.JSON(http.StatusOK, out)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", out.appendJSON(make([]byte, 0, 64*len(out.Points)+256)))
 	return nil
+}
+
+// appendJSON appends the series as JSON. Scalar answers are the hot path
+// of the board page: written by hand, they cost a fraction of
+// encoding/json's reflection and re-validation.
+func (sr *ScalarSeries) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if sr.Run != "" || sr.Tag != "" {
+		b = append(b, `"run":`...)
+		b = appendJSONString(b, sr.Run)
+		b = append(b, `,"tag":`...)
+		b = appendJSONString(b, sr.Tag)
+		b = append(b, ',')
+	}
+	for i, part := range []struct {
+		name string
+		rows []triple
+	}{{"points", sr.Points}, {"envelope", sr.Envelope}, {"nonfinite", sr.NonFinite}} {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, part.name...)
+		b = append(b, `":[`...)
+		for j, t := range part.rows {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = t.appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	st := sr.Stats
+	b = append(b, `,"stats":{"count":`...)
+	b = strconv.AppendInt(b, st.Count, 10)
+	b = append(b, `,"nonfinite":`...)
+	b = strconv.AppendInt(b, st.NonFinite, 10)
+	for _, f := range []struct {
+		name string
+		v    Float
+	}{{"min", st.Min}, {"max", st.Max}, {"first", st.First}, {"last", st.Last}} {
+		b = append(b, `,"`...)
+		b = append(b, f.name...)
+		b = append(b, `":`...)
+		b = appendFloat(b, float64(f.v))
+	}
+	return append(b, "}}"...)
 }
 
 // getScalarsMulti answers one chart: a tag's series in many runs (every
 // run that has it, or the runs named by repeated ?run=), in one request.
 func (s *Server) getScalarsMulti(c *gin.Context) error {
-	b, err := s.readableBoard(c)
+	board, err := s.readableBoard(c)
 	if err != nil {
 		return err
 	}
@@ -243,7 +290,7 @@ func (s *Server) getScalarsMulti(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	runs, err := s.boardRuns(c.Request.Context(), b.ID)
+	runs, err := s.boardRuns(c.Request.Context(), board.ID)
 	if err != nil {
 		return err
 	}
@@ -262,17 +309,28 @@ func (s *Server) getScalarsMulti(c *gin.Context) error {
 		}
 		runs = kept
 	}
-	if notModified(c, b, runs...) {
+	if notModified(c, board, runs...) {
 		return nil
 	}
-	out := make(map[string]ScalarSeries, len(runs))
+	b := append(make([]byte, 0, 64<<10), `{"tag":`...)
+	b = appendJSONString(b, tag)
+	b = append(b, `,"runs":{`...)
+	n := 0
 	for _, r := range runs {
-		if sr, ok := scalarSeries(r, tag, start, end, width); ok {
-			sr.Run, sr.Tag = "", ""
-			out[r.d.Run] = sr
+		sr, ok := scalarSeries(r, tag, start, end, width)
+		if !ok {
+			continue
 		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = appendJSONString(b, r.d.Run)
+		b = append(b, ':')
+		sr.Run, sr.Tag = "", ""
+		b = sr.appendJSON(b)
 	}
-	c.JSON(http.StatusOK, gin.H{"tag": tag, "runs": out})
+	c.Data(http.StatusOK, "application/json; charset=utf-8", append(b, "}}"...))
 	return nil
 }
 

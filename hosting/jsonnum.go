@@ -1,6 +1,7 @@
 package hosting
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 )
@@ -31,8 +32,9 @@ func appendFloat(b []byte, v float64) []byte {
 type triple [3]float64
 
 // MarshalJSON implements json.Marshaler.
-func (t triple) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 64)
+func (t triple) MarshalJSON() ([]byte, error) { return t.appendJSON(make([]byte, 0, 64)), nil }
+
+func (t triple) appendJSON(b []byte) []byte {
 	b = append(b, '[')
 	for i, v := range t {
 		if i > 0 {
@@ -40,5 +42,14 @@ func (t triple) MarshalJSON() ([]byte, error) {
 		}
 		b = appendFloat(b, v)
 	}
-	return append(b, ']'), nil
+	return append(b, ']')
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	q, err := json.Marshal(s)
+	if err != nil {
+		return append(b, `""`...) // cannot happen for a string
+	}
+	return append(b, q...)
 }

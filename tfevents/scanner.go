@@ -12,7 +12,9 @@ const maxWarnings = 100
 
 // The pipeline: once a scan has read pipelineAfter bytes, a goroutine frames
 // the records and checks their CRCs into batches while the caller's
-// goroutine decodes the previous ones. Small inputs never start it.
+// goroutine decodes the previous ones. Small inputs never start it. It
+// holds at most numBatches batches (~2.3 MiB with their record tables) plus
+// a copy of a record bigger than batchSize, besides the Reader's buffer.
 const (
 	pipelineAfter = 1 << 20   // bytes scanned in one go before the pipeline starts
 	batchSize     = 256 << 10 // payload bytes of a batch (a bigger record gets a batch of its own)
