@@ -27,8 +27,11 @@ fuzz:
 	$(GO) test ./tfevents -run '^$$' -fuzz FuzzReader -fuzztime 60s -fuzzminimizetime 5s
 	$(GO) test ./tfevents -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s
 
+# Go benchmarks of the hot paths, then the whole-server suite on a
+# generated 1 GB run (writes docs/benchmarks.md).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./tfevents ./sampler
+	$(GO) test -run '^$$' -bench . -benchmem ./tfevents ./sampler ./hosting
+	$(GO) run ./cmd/tbhost bench --size 1GB --out docs/benchmarks.md
 
 clean:
 	rm -rf bin frontend/node_modules
