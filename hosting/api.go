@@ -220,11 +220,17 @@ func (s *Server) getScalars(c *gin.Context) error {
 	if notModified(c, b, r) {
 		return nil
 	}
-	out, ok := scalarSeries(r, tag, start, end, width)
+	key := fmt.Sprintf("%s|%d|%d|%d|%d|%s", r.key, r.gen, start, end, width, tag)
+	body, ok := s.cache.answer(key)
 	if !ok {
-		return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
+		out, found := scalarSeries(r, tag, start, end, width)
+		if !found {
+			return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
+		}
+		body = out.appendJSON(make([]byte, 0, 64*len(out.Points)+256))
+		s.cache.putAnswer(key, body)
 	}
-	c.Data(http.StatusOK, "application/json; charset=utf-8", out.appendJSON(make([]byte, 0, 64*len(out.Points)+256)))
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 	return nil
 }
 

@@ -49,6 +49,10 @@ type cache struct {
 	runs     *simplelru.LRU[string, *runState]
 	boards   *simplelru.LRU[string, boardEntry]
 	lists    *simplelru.LRU[string, runListEntry]
+	// answers keeps encoded scalar answers by (digest generation, query),
+	// bounded by answerBytes: many viewers of one board ask the same.
+	answers     *simplelru.LRU[string, []byte]
+	answerBytes int64
 	// gone holds deleted boards, so that a read that began before the
 	// delete cannot put them back.
 	gone  map[string]bool
@@ -67,6 +71,7 @@ func newCache(maxBytes int64, ttl time.Duration) *cache {
 		c.bytes -= r.sizeBytes()
 		c.stats.Evictions++
 	})
+	c.answers, _ = simplelru.NewLRU[string, []byte](1<<20, func(_ string, b []byte) { c.answerBytes -= int64(len(b)) })
 	c.boards, _ = simplelru.NewLRU[string, boardEntry](100000, nil)
 	c.lists, _ = simplelru.NewLRU[string, runListEntry](100000, nil)
 	return c
@@ -179,4 +184,26 @@ func boardOfKey(key string) string {
 	rest := strings.TrimPrefix(key, "boards/")
 	id, _, _ := strings.Cut(rest, "/")
 	return id
+}
+
+// maxAnswerBytes bounds the encoded answers kept, as a share of the cache.
+func (c *cache) maxAnswerBytes() int64 { return c.maxBytes / 8 }
+
+func (c *cache) answer(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answers.Get(key)
+}
+
+func (c *cache) putAnswer(key string, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if int64(len(b)) > c.maxAnswerBytes()/4 || c.answers.Contains(key) {
+		return
+	}
+	c.answers.Add(key, b)
+	c.answerBytes += int64(len(b))
+	for c.answerBytes > c.maxAnswerBytes() && c.answers.Len() > 0 {
+		c.answers.RemoveOldest()
+	}
 }
