@@ -933,16 +933,16 @@ func BenchmarkTimeToFirstChart(b *testing.B) {
 				firstMs += v
 			}
 			b.ReportMetric(firstMs/float64(b.N), "ms-to-first-chart")
-			// where the time went in the last visit: [start ms, duration ms]
-			// of the index calls and of the chart queries
+			// where the time went in the last visit: [path, start ms, ms to
+			// the headers, ms to the parsed body] of the index calls and the
+			// chart queries, [step, start ms, ms] of the page's own steps
 			b.Logf("breakdown: %s", eval[string](tb, `(() => {
-			  const t = window.__tbhost.timings, pick = (p) => { const x = t.find((x) => x[0] === p); return x && [x[1], x[2]]; };
-			  const sc = t.filter((x) => x[0] === '/scalars_multi' || x[0] === '/scalars'), d = sc.map((x) => x[2]).sort((a, b) => a - b);
+			  const t = window.__tbhost.timings, pick = (p) => t.find((x) => x[0] === p);
+			  const sc = t.filter((x) => x[0] === '/scalars_multi' || x[0] === '/scalars'), d = sc.map((x) => x[3]).sort((a, b) => a - b);
+			  const res = performance.getEntriesByType('resource').find((e) => /\/scalars(_multi)?\?/.test(e.name));
 			  return JSON.stringify({board: pick(''), tags: pick('/tags'), runs: pick('/runs'), scalar_requests: sc.length,
-			    first_scalars: sc[0] && [sc[0][1], sc[0][2]], scalars_median_ms: d[d.length >> 1], scalars_p90_ms: d[Math.floor(d.length * 0.9)],
-			    charts_drawn: window.__tbhost.chartsDrawn, first_chart_ms: Math.round(window.__tbhost.firstChartMs),
-			    first_scalars_resource: performance.getEntriesByType('resource').filter((e) => /\/scalars(_multi)?\?/.test(e.name)).slice(0, 1)
-			      .map((e) => ({start: Math.round(e.startTime), first_byte: Math.round(e.responseStart), end: Math.round(e.responseEnd), bytes: e.encodedBodySize}))[0]});
+			    first_scalars: sc[0], first_scalars_bytes: res && res.encodedBodySize, scalars_median_ms: d[d.length >> 1], scalars_p90_ms: d[Math.floor(d.length * 0.9)],
+			    first_parse: pick('#parse'), first_draw: pick('#draw'), charts_drawn: window.__tbhost.chartsDrawn, first_chart_ms: Math.round(window.__tbhost.firstChartMs)});
 			})()`))
 		})
 	}

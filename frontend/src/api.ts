@@ -98,13 +98,16 @@ export class Api {
     track(u);
     const t0 = performance.now();
     const res = await fetch(u, { signal, headers: { Accept: 'application/json' } });
-    if (probe.timings.length < 300) probe.timings.push([path, Math.round(t0), Math.round(performance.now() - t0)]);
+    const t1 = performance.now();
     if (!res.ok) {
+      timing(path, t0, t1, t1);
       let msg = res.statusText;
       try { const j = await res.json(); if (j && j.error) msg = j.error; } catch { /* not JSON */ }
       throw new HttpError(res.status, msg || 'HTTP ' + res.status);
     }
-    return res.json() as Promise<T>;
+    const v = await res.json() as T;
+    timing(path, t0, t1, performance.now());
+    return v;
   }
 }
 
@@ -119,14 +122,25 @@ export interface Probe {
   chartsDrawn: number;
   firstChartMs: number;
   ready: boolean;
-  /** [path, start ms, duration ms] of the first API calls. */
-  timings: [string, number, number][];
+  /** [path, start ms, ms to the response headers, ms to the parsed body]
+   * of the first API calls, and [#step, start ms, ms] of the page's own
+   * steps (#draw: a chart's first drawing). */
+  timings: [string, number, number, number?][];
 }
 
 export const probe: Probe = {
   queries: 0, scalarQueries: 0, lastQuery: '', lastScalarQuery: '', urls: [], chartsDrawn: 0, firstChartMs: 0, ready: false, timings: [],
 };
 (window as unknown as { __tbhost: Probe }).__tbhost = probe;
+
+function timing(path: string, t0: number, t1: number, t2: number) {
+  if (probe.timings.length < 300) probe.timings.push([path, Math.round(t0), Math.round(t1 - t0), Math.round(t2 - t0)]);
+}
+
+/** mark records a step of the page's own in probe.timings. */
+export function mark(step: string, t0: number) {
+  if (probe.timings.length < 300) probe.timings.push([step, Math.round(t0), Math.round(performance.now() - t0)]);
+}
 
 function track(u: string) {
   probe.queries++;

@@ -3,7 +3,7 @@
 // markers, a tooltip, a cursor synced across charts, and drag-to-zoom that
 // asks the server for the zoomed step range at the chart's width.
 import uPlot from 'uplot';
-import { ScalarMultiResponse, ScalarResponse, num, probe } from './api';
+import { ScalarMultiResponse, ScalarResponse, mark, num, probe } from './api';
 import { BoardApp, Lazy, View, groupTags } from './board';
 import { compileFilter, el, fmtDuration, fmtNum, lowerBound, nearest, withAlpha } from './format';
 import { smooth } from './smoothing';
@@ -177,7 +177,9 @@ export class ScalarsView implements View {
       return out;
     }
     const res = await api.get<ScalarMultiResponse>('/scalars_multi', { tag, width, start, end, run: runs ?? undefined });
+    const t0 = performance.now();
     for (const [run, r] of Object.entries(res.runs ?? {})) out.set(run, parseSeries(r));
+    mark('#parse', t0);
     return out;
   }
 
@@ -502,6 +504,7 @@ class ScalarChart {
   }
 
   private draw() {
+    const t0 = performance.now();
     this.prepare();
     const st = this.view.app.state;
     this.el.dataset.series = String(this.drawn.length);
@@ -531,7 +534,10 @@ class ScalarChart {
     this.el.dataset.zoom = this.zoom ? this.zoom.join(',') : '';
     this.el.dataset.points = String(this.pointsInView());
     probe.chartsDrawn++;
-    if (!probe.firstChartMs) probe.firstChartMs = performance.now();
+    if (!probe.firstChartMs) {
+      probe.firstChartMs = performance.now();
+      mark('#draw', t0);
+    }
   }
 
   /** structureKey: what needs a new uPlot (not only new data) when it changes. */
