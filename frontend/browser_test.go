@@ -911,39 +911,42 @@ func BenchmarkTimeToFirstChart(b *testing.B) {
 	t0 := time.Now()
 	page := benchBoard(b, runs, tags, steps)
 	b.Logf("generated %d runs × %d tags × %d steps in %v", runs, tags, steps, time.Since(t0).Round(time.Millisecond))
-	for _, mode := range []struct{ name, query string }{{"multi", ""}, {"per-run", "?scalars=per-run"}} {
-		b.Run(mode.name, func(b *testing.B) {
-			tb := newTabTimeout(b, time.Hour)
-			if _, err := chromedp.Call(tb.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
-				b.Fatal(err)
-			}
-			var firstMs float64
-			for b.Loop() {
-				// start each visit with an idle server: the previous page's
-				// requests are done (not timed)
-				b.StopTimer()
-				tb.do(chromedp.Navigate("about:blank"))
-				time.Sleep(time.Second)
-				b.StartTimer()
-				tb.do(chromedp.Navigate(page + mode.query))
-				v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[float64](`new Promise(r => { const f = () => (window.__tbhost && window.__tbhost.firstChartMs) ? r(window.__tbhost.firstChartMs) : setTimeout(f, 2); f(); })`, chromedp.EvalAwaitPromise))
-				if err != nil {
-					b.Fatal(err)
-				}
-				firstMs += v
-			}
-			b.ReportMetric(firstMs/float64(b.N), "ms-to-first-chart")
-			// where the time went in the last visit: [path, start ms, ms to
-			// the headers, ms to the parsed body] of the index calls and the
-			// chart queries, [step, start ms, ms] of the page's own steps
-			b.Logf("breakdown: %s", eval[string](tb, `(() => {
-			  const t = window.__tbhost.timings, pick = (p) => t.find((x) => x[0] === p);
-			  const sc = t.filter((x) => x[0] === '/scalars_multi' || x[0] === '/scalars'), d = sc.map((x) => x[3]).sort((a, b) => a - b);
-			  const res = performance.getEntriesByType('resource').find((e) => /\/scalars(_multi)?\?/.test(e.name));
-			  return JSON.stringify({board: pick(''), tags: pick('/tags'), runs: pick('/runs'), scalar_requests: sc.length,
-			    first_scalars: sc[0], first_scalars_bytes: res && res.encodedBodySize, scalars_median_ms: d[d.length >> 1], scalars_p90_ms: d[Math.floor(d.length * 0.9)],
-			    first_parse: pick('#parse'), first_draw: pick('#draw'), charts_drawn: window.__tbhost.chartsDrawn, first_chart_ms: Math.round(window.__tbhost.firstChartMs)});
-			})()`))
-		})
+	b.Run("multi", func(b *testing.B) { benchFirstChart(b, page) })
+	b.Run("per-run", func(b *testing.B) { benchFirstChart(b, page+"?scalars=per-run") })
+}
+
+// benchFirstChart opens page b.N times and reports the mean time to the
+// first chart.
+func benchFirstChart(b *testing.B, page string) {
+	tb := newTabTimeout(b, time.Hour)
+	if _, err := chromedp.Call(tb.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		b.Fatal(err)
 	}
+	var firstMs float64
+	for b.Loop() {
+		// start each visit with an idle server: the previous page's
+		// requests are done (not timed)
+		b.StopTimer()
+		tb.do(chromedp.Navigate("about:blank"))
+		time.Sleep(time.Second)
+		b.StartTimer()
+		tb.do(chromedp.Navigate(page))
+		v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[float64](`new Promise(r => { const f = () => (window.__tbhost && window.__tbhost.firstChartMs) ? r(window.__tbhost.firstChartMs) : setTimeout(f, 2); f(); })`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			b.Fatal(err)
+		}
+		firstMs += v
+	}
+	b.ReportMetric(firstMs/float64(b.N), "ms-to-first-chart")
+	// where the time went in the last visit: [path, start ms, ms to
+	// the headers, ms to the parsed body] of the index calls and the
+	// chart queries, [step, start ms, ms] of the page's own steps
+	b.Logf("breakdown: %s", eval[string](tb, `(() => {
+	  const t = window.__tbhost.timings, pick = (p) => t.find((x) => x[0] === p);
+	  const sc = t.filter((x) => x[0] === '/scalars_multi' || x[0] === '/scalars'), d = sc.map((x) => x[3]).sort((a, b) => a - b);
+	  const res = performance.getEntriesByType('resource').find((e) => /\/scalars(_multi)?\?/.test(e.name));
+	  return JSON.stringify({board: pick(''), tags: pick('/tags'), runs: pick('/runs'), scalar_requests: sc.length,
+	    first_scalars: sc[0], first_scalars_bytes: res && res.encodedBodySize, scalars_median_ms: d[d.length >> 1], scalars_p90_ms: d[Math.floor(d.length * 0.9)],
+	    first_parse: pick('#parse'), first_draw: pick('#draw'), charts_drawn: window.__tbhost.chartsDrawn, first_chart_ms: Math.round(window.__tbhost.firstChartMs)});
+	})()`))
 }

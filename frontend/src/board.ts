@@ -41,6 +41,8 @@ function boardSig(b: Board): string {
   return JSON.stringify([b.updated, b.size, b.runs, b.name, b.description, b.private]);
 }
 
+const CHART_QUERIES = 2;
+
 const naturally = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
 export class BoardApp {
@@ -50,6 +52,10 @@ export class BoardApp {
   runWall = new Map<string, number>(); // run -> first wall time
   state: ViewState;
   limiter = new Limiter(6);
+  /** chartLimiter runs the scalar charts' queries: each asks for every run
+   * of a tag, so a few at a time, in page order, get the first chart drawn
+   * sooner than all of them sharing the server and the page at once. */
+  chartLimiter = new Limiter(CHART_QUERIES);
   /** generation counts data refreshes; caches key on it. */
   generation = 0;
 

@@ -54,6 +54,8 @@ function parseSeries(r: ScalarResponse): Series {
 }
 
 const HEIGHT = 220;
+/** The points (about) of a chart's first, coarse, query. */
+const COARSE_POINTS = 60_000;
 /** The most runs a chart names in its query (run=); more ask for every run. */
 const MAX_RUN_PARAMS = 50;
 /** ?scalars=per-run: one /scalars request per run and chart, as before
@@ -159,7 +161,7 @@ export class ScalarsView implements View {
     const key = names ? JSON.stringify([...win, ...names]) : allKey;
     let p = this.cache.get(key);
     if (!p) {
-      p = this.app.limiter.schedule(() => this.fetch(tag, names, width, start, end), pri);
+      p = this.app.chartLimiter.schedule(() => this.fetch(tag, names, width, start, end), pri);
       p.catch(() => this.cache.delete(key));
       this.cache.set(key, p);
     }
@@ -262,6 +264,8 @@ class ScalarChart {
   private visible = false;
   private stale = true;
   private loading = 0;
+  /** refined: the chart has had its data at full width once (see load). */
+  private refined = false;
   private drawn: Drawn[] = [];
   private runs: string[] = [];
   private data = new Map<string, Series>();
@@ -312,18 +316,31 @@ class ScalarChart {
     return Math.max(200, Math.floor(this.plotEl.clientWidth || this.el.clientWidth || 400));
   }
 
-  /** load fetches every visible run that has the tag, at the current zoom:
+  /**
+   * load fetches every visible run that has the tag, at the current zoom:
    * one request for the chart (two when zoomed: the full range, cached, is
-   * needed to map the zoom to steps). */
-  private async load() {
+   * needed to map the zoom to steps). A chart's first load of many points
+   * (many runs) is progressive: a coarse query of about COARSE_POINTS
+   * points draws it, then the full-width query redraws it once the other
+   * charts' coarse queries are out.
+   */
+  private async load(refine = false) {
     this.stale = false;
     const my = ++this.loading;
     const app = this.view.app;
     const runs = app.visibleRuns().filter((r) => app.tagInfo(r, this.tag)?.plugin === 'scalars');
-    this.el.dataset.state = 'loading';
     const width = this.width();
+    let qw = width;
+    if (!this.refined && !this.zoom) {
+      // points of a full-width answer: up to 4 a column (first, min, max, last) and a band
+      let est = 0;
+      for (const r of runs) est += Math.min(5 * width, app.tagInfo(r, this.tag)?.count ?? 0);
+      if (est > COARSE_POINTS) qw = Math.max(32, Math.floor(width * COARSE_POINTS / est));
+    }
+    if (qw === width) this.refined = true;
+    if (!refine) this.el.dataset.state = 'loading';
     try {
-      const full = await this.view.series(this.tag, runs, width, undefined, undefined, 1);
+      const full = await this.view.series(this.tag, runs, qw, undefined, undefined, refine ? 0 : 1);
       let data = full;
       if (this.zoom && runs.length) {
         // one step range for every run: the union of each run's
@@ -335,7 +352,7 @@ class ScalarChart {
           a = Math.min(a, ra);
           b = Math.max(b, rb);
         }
-        if (a <= b) data = await this.view.series(this.tag, runs, width, a, b, 2);
+        if (a <= b) data = await this.view.series(this.tag, runs, qw, a, b, 2);
       }
       if (my !== this.loading) return;
       this.runs = runs;
@@ -348,6 +365,11 @@ class ScalarChart {
         this.data.set(run, data.get(run) ?? f);
       }
       this.draw();
+      if (qw < width) {
+        // then the full width, after the coarse queries of the charts in view
+        this.refined = true;
+        if (this.visible) this.load(true); else this.stale = true;
+      }
     } catch (e) {
       if (my !== this.loading) return;
       this.el.dataset.state = 'error';
