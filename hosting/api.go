@@ -3,6 +3,7 @@ package hosting
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -19,15 +20,37 @@ import (
 // maxWidth bounds a scalar query's pixel width.
 const maxWidth = 8192
 
-// notModified sets ETag and Cache-Control from the runs' generations and
-// the request, and answers 304 when the client has that version.
-func notModified(c *gin.Context, b *boardMeta, runs ...*runState) bool {
+// etagOf names the version of an answer: the request and the
+// generations of the board and runs it reads.
+func etagOf(c *gin.Context, b *boardMeta, runs ...*runState) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s|%s|%s|%t|", b.ID, c.Request.URL.RequestURI(), b.Updated, b.Private)
 	for _, r := range runs {
 		fmt.Fprintf(h, "%s:%d|", r.key, r.gen)
 	}
-	etag := `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+// cachedJSON answers with the encoding of what build returns, cached under
+// the answer's ETag: board-wide answers (tags, runs) and scalar series are
+// asked for by every viewer of a board.
+func (s *Server) cachedJSON(c *gin.Context, etag string, build func() ([]byte, error)) error {
+	body, ok := s.cache.answer(etag)
+	if !ok {
+		var err error
+		if body, err = build(); err != nil {
+			return err
+		}
+		s.cache.putAnswer(etag, body)
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	return nil
+}
+
+// notModified sets ETag and Cache-Control from the runs' generations and
+// the request, and answers 304 when the client has that version.
+func notModified(c *gin.Context, b *boardMeta, runs ...*runState) bool {
+	etag := etagOf(c, b, runs...)
 	c.Header("ETag", etag)
 	if b.Private {
 		c.Header("Cache-Control", "private, no-cache")
@@ -65,6 +88,10 @@ func (s *Server) getRuns(c *gin.Context) error {
 	if notModified(c, b, runs...) {
 		return nil
 	}
+	return s.cachedJSON(c, etagOf(c, b, runs...), func() ([]byte, error) { return runsJSON(runs) })
+}
+
+func runsJSON(runs []*runState) ([]byte, error) {
 	out := make([]RunInfo, 0, len(runs))
 	for _, r := range runs {
 		tags := r.s.Tags()
@@ -78,8 +105,7 @@ func (s *Server) getRuns(c *gin.Context) error {
 		}
 		out = append(out, ri)
 	}
-	c.JSON(http.StatusOK, gin.H{"runs": out})
-	return nil
+	return json.Marshal(gin.H{"runs": out})
 }
 
 // TagSummary is one (run, tag) in GET /tags.
@@ -124,16 +150,17 @@ func (s *Server) getTags(c *gin.Context) error {
 	if notModified(c, b, runs...) {
 		return nil
 	}
-	out := make(map[string]map[string]TagSummary, len(runs))
-	for _, r := range runs {
-		m := map[string]TagSummary{}
-		for _, t := range r.s.Tags() {
-			m[t.Tag] = tagSummary(r, t)
+	return s.cachedJSON(c, etagOf(c, b, runs...), func() ([]byte, error) {
+		out := make(map[string]map[string]TagSummary, len(runs))
+		for _, r := range runs {
+			m := map[string]TagSummary{}
+			for _, t := range r.s.Tags() {
+				m[t.Tag] = tagSummary(r, t)
+			}
+			out[r.d.Run] = m
 		}
-		out[r.d.Run] = m
-	}
-	c.JSON(http.StatusOK, gin.H{"runs": out})
-	return nil
+		return json.Marshal(gin.H{"runs": out})
+	})
 }
 
 // seriesRequest loads the board, run and tag a series request names.
@@ -220,18 +247,13 @@ func (s *Server) getScalars(c *gin.Context) error {
 	if notModified(c, b, r) {
 		return nil
 	}
-	key := fmt.Sprintf("%s|%d|%d|%d|%d|%s", r.key, r.gen, start, end, width, tag)
-	body, ok := s.cache.answer(key)
-	if !ok {
+	return s.cachedJSON(c, etagOf(c, b, r), func() ([]byte, error) {
 		out, found := scalarSeries(r, tag, start, end, width)
 		if !found {
-			return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
+			return nil, Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
 		}
-		body = out.appendJSON(make([]byte, 0, 64*len(out.Points)+256))
-		s.cache.putAnswer(key, body)
-	}
-	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
-	return nil
+		return out.appendJSON(make([]byte, 0, 64*len(out.Points)+256)), nil
+	})
 }
 
 // appendJSON appends the series as JSON. Scalar answers are the hot path
@@ -318,6 +340,13 @@ func (s *Server) getScalarsMulti(c *gin.Context) error {
 	if notModified(c, board, runs...) {
 		return nil
 	}
+	return s.cachedJSON(c, etagOf(c, board, runs...), func() ([]byte, error) {
+		return scalarsMultiJSON(runs, tag, start, end, width), nil
+	})
+}
+
+// scalarsMultiJSON encodes one tag's series in many runs.
+func scalarsMultiJSON(runs []*runState, tag string, start, end, width int64) []byte {
 	b := append(make([]byte, 0, 64<<10), `{"tag":`...)
 	b = appendJSONString(b, tag)
 	b = append(b, `,"runs":{`...)
@@ -336,8 +365,7 @@ func (s *Server) getScalarsMulti(c *gin.Context) error {
 		sr.Run, sr.Tag = "", ""
 		b = sr.appendJSON(b)
 	}
-	c.Data(http.StatusOK, "application/json; charset=utf-8", append(b, "}}"...))
-	return nil
+	return append(b, "}}"...)
 }
 
 // decodedItem is one reservoir item of a non-scalar series.

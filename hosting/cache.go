@@ -187,7 +187,7 @@ func boardOfKey(key string) string {
 }
 
 // maxAnswerBytes bounds the encoded answers kept, as a share of the cache.
-func (c *cache) maxAnswerBytes() int64 { return c.maxBytes / 8 }
+func (c *cache) maxAnswerBytes() int64 { return c.maxBytes / 4 }
 
 func (c *cache) answer(key string) ([]byte, bool) {
 	c.mu.Lock()
