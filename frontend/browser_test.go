@@ -372,7 +372,7 @@ func (t *tab) waitFor(what, js string, timeout time.Duration) {
 func (t *tab) open(path string) {
 	t.t.Helper()
 	t.do(chromedp.Navigate(baseURL + path))
-	t.waitFor("the page script", "window.__tbhost && window.__tbhost.ready", 20*time.Second)
+	t.waitFor("the page script", "window.__tbhost && window.__tbhost.ready", 60*time.Second)
 }
 
 func boardPath(id string) string { return "/experiment/" + id + "/" }
@@ -406,7 +406,7 @@ func TestBoardPageLoads(t *testing.T) {
 	id := fixtureBoard(t, "janosh__tensorboard-reducer")
 	tb := newTab(t)
 	tb.open(boardPath(id))
-	tb.waitFor("a drawn chart", `document.querySelector('.chart[data-state=drawn]')`, 20*time.Second)
+	tb.waitFor("a drawn chart", `document.querySelector('.chart[data-state=drawn]')`, 60*time.Second)
 	name := eval[string](tb, `document.getElementById('board-name').textContent`)
 	if name != "janosh__tensorboard-reducer" {
 		t.Errorf("board name %q", name)
@@ -477,7 +477,7 @@ func TestEveryScalarChartDraws(t *testing.T) {
 	for _, tag := range tags {
 		sel := fmt.Sprintf(`.chart[data-tag=%q]`, tag)
 		tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).scrollIntoView()`, sel)))
-		tb.waitFor("chart "+tag, fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn'`, sel), 20*time.Second)
+		tb.waitFor("chart "+tag, fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn'`, sel), 60*time.Second)
 		px := eval[int](tb, fmt.Sprintf(`%s(document.querySelector(%q))`, coloredPixels, sel))
 		if px < 50 {
 			t.Errorf("chart %q: %d coloured pixels", tag, px)
@@ -491,7 +491,7 @@ func TestSmoothingChangesTheLine(t *testing.T) {
 	id := fixtureBoard(t, "janosh__tensorboard-reducer")
 	tb := newTab(t)
 	tb.open(boardPath(id))
-	tb.waitFor("a drawn chart", `document.querySelector('.chart[data-state=drawn]')`, 20*time.Second)
+	tb.waitFor("a drawn chart", `document.querySelector('.chart[data-state=drawn]')`, 60*time.Second)
 	sel := `.chart[data-state=drawn]`
 	tag := eval[string](tb, fmt.Sprintf(`document.querySelector(%q).dataset.tag`, sel))
 	sel = fmt.Sprintf(`.chart[data-tag=%q]`, tag)
@@ -529,7 +529,7 @@ func TestRunFilterRemovesSeries(t *testing.T) {
 	// lax/foo is logged by the three lax runs
 	sel := `.chart[data-tag="lax/foo"]`
 	tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).scrollIntoView()`, sel)))
-	tb.waitFor("the chart", fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn'`, sel), 20*time.Second)
+	tb.waitFor("the chart", fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn'`, sel), 60*time.Second)
 	tag := "lax/foo"
 	before := eval[int](tb, fmt.Sprintf(`+document.querySelector(%q).dataset.series`, sel))
 	if before < 2 {
@@ -551,7 +551,7 @@ func TestRunFilterRemovesSeries(t *testing.T) {
 	// the filter is in the URL: a reload opens on the same view
 	tb.do(chromedp.Reload())
 	tb.waitFor("reload", "window.__tbhost && window.__tbhost.ready", 10*time.Second)
-	tb.waitFor("the chart after reload", fmt.Sprintf(`document.querySelector(%q)?.dataset.state === 'drawn'`, sel), 20*time.Second)
+	tb.waitFor("the chart after reload", fmt.Sprintf(`document.querySelector(%q)?.dataset.state === 'drawn'`, sel), 60*time.Second)
 	if v := eval[string](tb, `document.getElementById('run-filter').value`); v != "lax/run_1" {
 		t.Errorf("after reload the filter is %q", v)
 	}
@@ -574,8 +574,11 @@ func TestTooltipAndSyncedCursor(t *testing.T) {
 	tb.open(boardPath(id))
 	sel := `.chart[data-tag="lax/foo"]`
 	other := `.chart[data-tag="lax/bar_2"]`
-	tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).scrollIntoView()`, sel)))
-	tb.waitFor("the charts", fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn' && document.querySelector(%q).dataset.state === 'drawn'`, sel, other), 20*time.Second)
+	// Charts draw when scrolled into view: bring each in view in turn.
+	for _, q := range []string{other, sel} {
+		tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).scrollIntoView()`, q)))
+		tb.waitFor("chart "+q, fmt.Sprintf(`document.querySelector(%q).dataset.state === 'drawn'`, q), 60*time.Second)
+	}
 	box := eval[[]float64](tb, fmt.Sprintf(`(() => { const r = document.querySelector(%q).querySelector('.u-over').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`, sel))
 	x, y := box[0]+box[2]*0.5, box[1]+box[3]*0.5
 	tb.do(
@@ -611,7 +614,7 @@ func TestZoomAsksForTheStepRange(t *testing.T) {
 	tb := newTab(t)
 	tb.open(boardPath(zoomBoard))
 	sel := `.chart[data-tag="train/metric_00"]`
-	tb.waitFor("the chart", fmt.Sprintf(`document.querySelector(%q)?.dataset.state === 'drawn'`, sel), 20*time.Second)
+	tb.waitFor("the chart", fmt.Sprintf(`document.querySelector(%q)?.dataset.state === 'drawn'`, sel), 60*time.Second)
 	if note := eval[string](tb, fmt.Sprintf(`document.querySelector(%q).querySelector('.chart-note').textContent`, sel)); !strings.Contains(note, "non-finite") {
 		t.Errorf("the NaN at step 10000 is not reported: %q", note)
 	}
@@ -659,7 +662,7 @@ func TestImagesShow(t *testing.T) {
 	tb.open(boardPath(id))
 	tb.waitFor("the images tab", `document.getElementById('tab-images')`, 10*time.Second)
 	tb.do(chromedp.Click(chromedp.ID("tab-images")))
-	tb.waitFor("a loaded image", `[...document.querySelectorAll('.image-item img')].some(i => i.complete && i.naturalWidth > 0)`, 20*time.Second)
+	tb.waitFor("a loaded image", `[...document.querySelectorAll('.image-item img')].some(i => i.complete && i.naturalWidth > 0)`, 60*time.Second)
 	src := eval[string](tb, `document.querySelector('.image-item img').getAttribute('src')`)
 	if !strings.Contains(src, "/api/boards/"+id+"/blobs/") {
 		t.Errorf("image src %q", src)
@@ -673,9 +676,9 @@ func TestImagesShow(t *testing.T) {
 		tb.do(chromedp.Click(chromedp.ID("tab-" + name)))
 		switch name {
 		case "hparams":
-			tb.waitFor("the hparams table", `document.querySelector('#hparams-table tbody tr')`, 20*time.Second)
+			tb.waitFor("the hparams table", `document.querySelector('#hparams-table tbody tr')`, 60*time.Second)
 		default:
-			tb.waitFor(name+" drawn", `document.querySelector('#content .card[data-state=drawn]')`, 20*time.Second)
+			tb.waitFor(name+" drawn", `document.querySelector('#content .card[data-state=drawn]')`, 60*time.Second)
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -686,7 +689,7 @@ func TestTextShows(t *testing.T) {
 	id := fixtureBoard(t, "ryanwakabayashi__python-notebook-summarization")
 	tb := newTab(t)
 	tb.open(boardPath(id) + "#tab=text")
-	tb.waitFor("text", `[...document.querySelectorAll('.text-item .md')].some(e => e.textContent.trim().length > 0)`, 20*time.Second)
+	tb.waitFor("text", `[...document.querySelectorAll('.text-item .md')].some(e => e.textContent.trim().length > 0)`, 60*time.Second)
 	if eval[bool](tb, `!!document.querySelector('.text-item script')`) {
 		t.Error("text lets a script element through")
 	}
@@ -792,7 +795,7 @@ func TestScreenshots(t *testing.T) {
 	id := fixtureBoard(t, "ZeroToMax-ZYZ__study_tensorboard")
 	tb := newTab(t)
 	tb.open(boardPath(id))
-	tb.waitFor("charts", `document.querySelectorAll('.chart[data-state=drawn]').length >= 2`, 20*time.Second)
+	tb.waitFor("charts", `document.querySelectorAll('.chart[data-state=drawn]').length >= 2`, 60*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	shot := func(name string) {
 		png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
@@ -807,12 +810,12 @@ func TestScreenshots(t *testing.T) {
 	}
 	shot("board.png")
 	tb.do(chromedp.Click(chromedp.ID("tab-images")))
-	tb.waitFor("images", `[...document.querySelectorAll('.image-item img')].some(i => i.complete && i.naturalWidth > 0)`, 20*time.Second)
+	tb.waitFor("images", `[...document.querySelectorAll('.image-item img')].some(i => i.complete && i.naturalWidth > 0)`, 60*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	shot("board-images.png")
 	for _, name := range []string{"histograms", "distributions", "pr_curves", "hparams"} {
 		tb.do(chromedp.Click(chromedp.ID("tab-" + name)))
-		tb.waitFor(name, `document.querySelector('#content .card[data-state=drawn], #hparams-table tbody tr')`, 20*time.Second)
+		tb.waitFor(name, `document.querySelector('#content .card[data-state=drawn], #hparams-table tbody tr')`, 60*time.Second)
 		time.Sleep(300 * time.Millisecond)
 		shot("board-" + name + ".png")
 	}
