@@ -1,6 +1,7 @@
 package hosting
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,14 +19,13 @@ import (
 type runState struct {
 	key    string            // digest key
 	gen    int64             // store generation of the digest (0: not stored yet)
-	state  []byte            // the sampler state as stored
 	d      *hostingpb.Digest // the digest without its sampler state
 	s      *sampler.Run
 	loaded time.Time
 }
 
 func (r *runState) sizeBytes() int64 {
-	return int64(len(r.state)) + int64(proto.Size(r.d)) + int64(r.s.SizeBytes()) + 512
+	return int64(proto.Size(r.d)) + int64(r.s.SizeBytes()) + 512
 }
 
 type boardEntry struct {
@@ -55,7 +55,9 @@ type cache struct {
 	answerBytes int64
 	// gone holds deleted boards, so that a read that began before the
 	// delete cannot put them back.
-	gone  map[string]bool
+	gone map[string]bool
+	// epoch counts dropRunList calls (see putRunList).
+	epoch uint64
 	stats CacheStats
 }
 
@@ -132,20 +134,35 @@ func (c *cache) putBoard(b *boardMeta, now time.Time) {
 	c.boards.Add(b.ID, boardEntry{meta: b, loaded: now})
 }
 
-func (c *cache) runList(id string, now time.Time) ([]string, bool) {
+// runList returns a board's cached run list; on a miss it returns the
+// epoch to give putRunList with the list read from the store.
+func (c *cache) runList(id string, now time.Time) (keys []string, epoch uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.lists.Get(id)
 	if ok && c.fresh(e.loaded, now) {
-		return e.keys, true
+		return e.keys, 0, true
 	}
-	return nil, false
+	return nil, c.epoch, false
 }
 
-func (c *cache) putRunList(id string, keys []string, now time.Time) {
+// putRunList caches a run list read from the store, unless a run was
+// added since the read began (epoch moved on): that list may lack it.
+func (c *cache) putRunList(id string, keys []string, epoch uint64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return
+	}
 	c.lists.Add(id, runListEntry{keys: keys, loaded: now})
+}
+
+// listed reports whether a board's cached run list holds key.
+func (c *cache) listed(id, key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lists.Peek(id)
+	return ok && slices.Contains(e.keys, key)
 }
 
 // dropBoard forgets everything about a board.
@@ -176,6 +193,7 @@ func (c *cache) Stats() CacheStats {
 func (c *cache) dropRunList(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.epoch++
 	c.lists.Remove(id)
 }
 

@@ -114,6 +114,11 @@ func (s *Server) Append(ctx context.Context, id, run, file string, offset int64,
 		if err == errDigestRace {
 			return nil, Errorf(Unavailable, "run %q is being written by another server at the same time; retry", run)
 		}
+		if err == nil && !s.cache.listed(id, st.key) {
+			// Another server may have created the run since this one
+			// listed the board: the list would lack it.
+			s.cache.dropRunList(id)
+		}
 		return res, err
 	}
 }
@@ -154,13 +159,7 @@ func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset in
 	key := rawPartKey(id, run, file, fs.Size)
 	go func() { stored <- s.store.Put(ctx, key, fresh) }()
 
-	sr := sampler.NewRun(s.samplerConfig())
-	if len(st.state) > 0 {
-		if err := sr.UnmarshalBinary(st.state); err != nil {
-			<-stored
-			return nil, fmt.Errorf("decode sampler state of run %q: %w", run, err)
-		}
-	}
+	sr := st.s.Clone() // the cached Run is shared with readers
 	warned := len(fs.Warnings)
 	values := ingest(d, fs, sr, fresh)
 	if err := <-stored; err != nil {
@@ -208,12 +207,10 @@ func resultOf(run, file string, fs *hostingpb.FileState, values int64) *AppendRe
 }
 
 // newRunState makes the cached form of digest d, taking d: its sampler
-// bytes move to the state (ingest starts from them) and the decoded Run
-// serves reads.
+// bytes are dropped, as sr holds them decoded.
 func newRunState(key string, gen int64, d *hostingpb.Digest, sr *sampler.Run, now time.Time) *runState {
-	state := d.Sampler
 	d.Sampler = nil
-	return &runState{key: key, gen: gen, state: state, d: d, s: sr, loaded: now}
+	return &runState{key: key, gen: gen, d: d, s: sr, loaded: now}
 }
 
 // maxWarnings bounds the warnings kept per file.
@@ -386,7 +383,7 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 
 // boardRuns returns every run of a board that has a digest, sorted by name.
 func (s *Server) boardRuns(ctx context.Context, id string) ([]*runState, error) {
-	keys, ok := s.cache.runList(id, s.now())
+	keys, epoch, ok := s.cache.runList(id, s.now())
 	if !ok {
 		objs, err := s.store.List(ctx, digestPrefix(id))
 		if err != nil {
@@ -399,7 +396,7 @@ func (s *Server) boardRuns(ctx context.Context, id string) ([]*runState, error) 
 				keys = append(keys, o.Key)
 			}
 		}
-		s.cache.putRunList(id, keys, s.now())
+		s.cache.putRunList(id, keys, epoch, s.now())
 	}
 	runs := make([]*runState, len(keys))
 	errs := make([]error, len(keys))
