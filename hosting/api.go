@@ -425,39 +425,44 @@ func histogramRows(it *hostingpb.Item) []triple {
 	return rows
 }
 
-func (s *Server) getHistograms(c *gin.Context) error {
-	_, _, its, done, err := s.pluginItems(c, "histograms")
+// itemsAnswer answers {"items": [...]}: each reservoir item of the
+// requested series of plugin, converted by conv.
+func itemsAnswer[T any](s *Server, c *gin.Context, plugin string, conv func(decodedItem) T) error {
+	_, _, its, done, err := s.pluginItems(c, plugin)
 	if err != nil || done {
 		return err
 	}
-	type hist struct {
-		WallTime Float    `json:"wall_time"`
-		Step     int64    `json:"step"`
-		Buckets  []triple `json:"buckets"`
-	}
-	out := make([]hist, 0, len(its))
+	out := make([]T, 0, len(its))
 	for _, x := range its {
-		out = append(out, hist{Float(x.Wall), x.Step, histogramRows(x.it)})
+		out = append(out, conv(x))
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out})
 	return nil
 }
 
+type histogramItem struct {
+	WallTime Float    `json:"wall_time"`
+	Step     int64    `json:"step"`
+	Buckets  []triple `json:"buckets"`
+}
+
+func (s *Server) getHistograms(c *gin.Context) error {
+	return itemsAnswer(s, c, "histograms", func(x decodedItem) histogramItem {
+		return histogramItem{Float(x.Wall), x.Step, histogramRows(x.it)}
+	})
+}
+
+type imageItem struct {
+	WallTime Float    `json:"wall_time"`
+	Step     int64    `json:"step"`
+	Width    int      `json:"width"`
+	Height   int      `json:"height"`
+	Blobs    []string `json:"blobs"`
+}
+
 func (s *Server) getImages(c *gin.Context) error {
-	_, _, its, done, err := s.pluginItems(c, "images")
-	if err != nil || done {
-		return err
-	}
-	type image struct {
-		WallTime Float    `json:"wall_time"`
-		Step     int64    `json:"step"`
-		Width    int      `json:"width"`
-		Height   int      `json:"height"`
-		Blobs    []string `json:"blobs"`
-	}
-	out := make([]image, 0, len(its))
-	for _, x := range its {
-		im := image{WallTime: Float(x.Wall), Step: x.Step, Blobs: []string{}}
+	return itemsAnswer(s, c, "images", func(x decodedItem) imageItem {
+		im := imageItem{WallTime: Float(x.Wall), Step: x.Step, Blobs: []string{}}
 		if ss := x.it.Strings; len(ss) >= 2 {
 			im.Width, _ = strconv.Atoi(string(ss[0]))
 			im.Height, _ = strconv.Atoi(string(ss[1]))
@@ -465,68 +470,55 @@ func (s *Server) getImages(c *gin.Context) error {
 				im.Blobs = append(im.Blobs, blobSHA(img))
 			}
 		}
-		out = append(out, im)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": out})
-	return nil
+		return im
+	})
+}
+
+type audioClip struct {
+	Blob        string `json:"blob"`
+	Label       string `json:"label"`
+	ContentType string `json:"content_type"`
+}
+
+type audioItem struct {
+	WallTime Float       `json:"wall_time"`
+	Step     int64       `json:"step"`
+	Clips    []audioClip `json:"clips"`
 }
 
 func (s *Server) getAudio(c *gin.Context) error {
-	_, _, its, done, err := s.pluginItems(c, "audio")
-	if err != nil || done {
-		return err
-	}
-	type clip struct {
-		Blob        string `json:"blob"`
-		Label       string `json:"label"`
-		ContentType string `json:"content_type"`
-	}
-	type audio struct {
-		WallTime Float  `json:"wall_time"`
-		Step     int64  `json:"step"`
-		Clips    []clip `json:"clips"`
-	}
-	out := make([]audio, 0, len(its))
-	for _, x := range its {
-		a := audio{WallTime: Float(x.Wall), Step: x.Step, Clips: []clip{}}
+	return itemsAnswer(s, c, "audio", func(x decodedItem) audioItem {
+		a := audioItem{WallTime: Float(x.Wall), Step: x.Step, Clips: []audioClip{}}
 		ct := audioType(x.it.ContentType)
 		for i := 0; i < len(x.it.Strings); i += 2 {
-			cl := clip{Blob: blobSHA(x.it.Strings[i]), ContentType: ct}
+			cl := audioClip{Blob: blobSHA(x.it.Strings[i]), ContentType: ct}
 			if i+1 < len(x.it.Strings) {
 				cl.Label = string(x.it.Strings[i+1])
 			}
 			a.Clips = append(a.Clips, cl)
 		}
-		out = append(out, a)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": out})
-	return nil
+		return a
+	})
+}
+
+type textItem struct {
+	WallTime Float    `json:"wall_time"`
+	Step     int64    `json:"step"`
+	Shape    []int64  `json:"shape"`
+	Strings  []string `json:"strings"`
 }
 
 func (s *Server) getText(c *gin.Context) error {
-	_, _, its, done, err := s.pluginItems(c, "text")
-	if err != nil || done {
-		return err
-	}
-	type text struct {
-		WallTime Float    `json:"wall_time"`
-		Step     int64    `json:"step"`
-		Shape    []int64  `json:"shape"`
-		Strings  []string `json:"strings"`
-	}
-	out := make([]text, 0, len(its))
-	for _, x := range its {
-		t := text{WallTime: Float(x.Wall), Step: x.Step, Shape: x.it.Shape, Strings: make([]string, 0, len(x.it.Strings))}
+	return itemsAnswer(s, c, "text", func(x decodedItem) textItem {
+		t := textItem{WallTime: Float(x.Wall), Step: x.Step, Shape: x.it.Shape, Strings: make([]string, 0, len(x.it.Strings))}
 		if t.Shape == nil {
 			t.Shape = []int64{}
 		}
 		for _, b := range x.it.Strings {
 			t.Strings = append(t.Strings, string(b))
 		}
-		out = append(out, t)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": out})
-	return nil
+		return t
+	})
 }
 
 // PRCurve is one pr_curves item: the [6, n] tensor split into its rows.
@@ -543,30 +535,11 @@ type PRCurve struct {
 }
 
 func (s *Server) getPRCurves(c *gin.Context) error {
-	_, _, its, done, err := s.pluginItems(c, "pr_curves")
-	if err != nil || done {
-		return err
-	}
-	out := make([]PRCurve, 0, len(its))
-	for _, x := range its {
-		n := len(x.it.Floats) / 6
-		row := func(i int) []Float {
-			r := make([]Float, n)
-			for j := range n {
-				r[j] = Float(x.it.Floats[i*n+j])
-			}
-			return r
-		}
-		pc := PRCurve{WallTime: Float(x.Wall), Step: x.Step, TP: row(0), FP: row(1), TN: row(2), FN: row(3), Precision: row(4), Recall: row(5), Thresholds: make([]Float, n)}
-		for j := range n {
-			if n > 1 {
-				pc.Thresholds[j] = Float(float64(j) / float64(n-1))
-			}
-		}
-		out = append(out, pc)
-	}
-	c.JSON(http.StatusOK, gin.H{"items": out})
-	return nil
+	return itemsAnswer(s, c, "pr_curves", func(x decodedItem) PRCurve {
+		p := prCurve(x)
+		return PRCurve{WallTime: p.WallTime, Step: p.Step, Precision: p.Precision, Recall: p.Recall,
+			TP: p.TruePositives, FP: p.FalsePositives, TN: p.TrueNegatives, FN: p.FalseNegatives, Thresholds: p.Thresholds}
+	})
 }
 
 func (s *Server) getBlob(c *gin.Context) error {

@@ -253,28 +253,9 @@ func (d *Decoder) sessionLog(b []byte) error {
 }
 
 func (d *Decoder) taggedRunMetadata(b []byte) error {
-	var tag, meta []byte
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return wireErr("tagged_run_metadata", n)
-		}
-		b = b[n:]
-		if (num == 1 || num == 2) && typ == protowire.BytesType {
-			var m []byte
-			m, n = consumeBytes(b)
-			if num == 1 {
-				tag = m
-			} else {
-				meta = m
-			}
-		} else {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return wireErr("tagged_run_metadata", n)
-		}
-		b = b[n:]
+	tag, meta, err := bytesFields("tagged_run_metadata", b, 1, 2)
+	if err != nil {
+		return err
 	}
 	v := d.newValue()
 	v.Kind, v.Tag, v.Plugin, v.Blob = KindRunMetadata, d.tag(tag).tag, PluginTaggedRunMetadata, meta
@@ -1256,34 +1237,43 @@ func (d *Decoder) image(b []byte, v *Value) error {
 
 // audio converts a TF1 Summary.Audio to [[encoded, ""]].
 func (d *Decoder) audio(b []byte, v *Value) error {
-	var enc, ct []byte
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return wireErr("audio", n)
-		}
-		b = b[n:]
-		if (num == 4 || num == 5) && typ == protowire.BytesType {
-			var m []byte
-			m, n = consumeBytes(b)
-			if num == 4 {
-				enc = m
-			} else {
-				ct = m
-			}
-		} else {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return wireErr("audio", n)
-		}
-		b = b[n:]
+	enc, ct, err := bytesFields("audio", b, 4, 5)
+	if err != nil {
+		return err
 	}
 	v.Kind, v.DType = KindAudio, DTString
 	v.Strings = append(v.Strings, enc, nil)
 	v.Shape = append(v.Shape, 1, 2)
 	v.ContentType = d.intern(ct)
 	return nil
+}
+
+// bytesFields returns the length-delimited fields f1 and f2 of message b
+// (the last of each wins), skipping the others.
+func bytesFields(what string, b []byte, f1, f2 protowire.Number) (x, y []byte, err error) {
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return nil, nil, wireErr(what, n)
+		}
+		b = b[n:]
+		if (num == f1 || num == f2) && typ == protowire.BytesType {
+			var m []byte
+			m, n = consumeBytes(b)
+			if num == f1 {
+				x = m
+			} else {
+				y = m
+			}
+		} else {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return nil, nil, wireErr(what, n)
+		}
+		b = b[n:]
+	}
+	return x, y, nil
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
