@@ -32,18 +32,9 @@ func (m *Main) delete(ctx context.Context, args []string) error {
 		return m.usageError(fset, "delete takes one board ID")
 	}
 	id := pos[0]
-	cfg, err := m.loadConfig()
+	cfg, entry, server, tok, err := m.ownedBoard(nf.server, id, *token)
 	if err != nil {
 		return err
-	}
-	entry := m.configBoard(cfg, nf.server, id)
-	server := m.serverURL(nf.server, entry)
-	tok := firstNonEmpty(*token, m.Getenv("TBHOST_TOKEN"))
-	if tok == "" && entry != nil {
-		tok = entry.Token
-	}
-	if tok == "" {
-		return fmt.Errorf("no write token for board %s on this machine (%s): pass --token or set TBHOST_TOKEN", id, cfg.Path())
 	}
 	c := m.newClient(server, nf, entry, client.WithReadToken(tok))
 	if !*yes {

@@ -518,3 +518,23 @@ func explainLogDir(arg string, err error) error {
 	}
 	return err
 }
+
+// ownedBoard finds what a command acting on board id as its owner needs:
+// the token file, the board's entry in it (nil if unknown), the server URL
+// and the write token (--token, TBHOST_TOKEN, or the token file).
+func (m *Main) ownedBoard(flagServer, id, flagToken string) (*client.Config, *client.BoardEntry, string, string, error) {
+	cfg, err := m.loadConfig()
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	entry := m.configBoard(cfg, flagServer, id)
+	server := m.serverURL(flagServer, entry)
+	tok := firstNonEmpty(flagToken, m.Getenv("TBHOST_TOKEN"))
+	if tok == "" && entry != nil {
+		tok = entry.Token
+	}
+	if tok == "" {
+		return nil, nil, "", "", fmt.Errorf("no write token for board %s on this machine (%s): pass --token or set TBHOST_TOKEN", id, cfg.Path())
+	}
+	return cfg, entry, server, tok, nil
+}
