@@ -298,10 +298,6 @@ func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value) {
 		sr.AddScalar(v.Tag, v.Step, v.WallTime, v.Scalar)
 		return
 	}
-	plugin := v.Plugin
-	if plugin == "" {
-		plugin = defaultPlugin[v.Kind]
-	}
 	it := &hostingpb.Item{Shape: v.Shape, Dtype: v.DType, ContentType: v.ContentType, Strings: v.Strings, Floats: v.Floats}
 	switch v.Kind {
 	case tfevents.KindHistogram:
@@ -316,16 +312,7 @@ func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value) {
 	if err != nil {
 		return // cannot happen for this message; nothing to keep
 	}
-	sr.AddItem(v.Tag, plugin, v.Step, v.WallTime, payload)
-}
-
-var defaultPlugin = map[tfevents.Kind]string{
-	tfevents.KindHistogram:   "histograms",
-	tfevents.KindImage:       "images",
-	tfevents.KindAudio:       "audio",
-	tfevents.KindText:        "text",
-	tfevents.KindGraph:       "graphs",
-	tfevents.KindRunMetadata: "graph_tagged_run_metadata",
+	sr.AddItem(v.Tag, v.Plugin, v.Step, v.WallTime, payload)
 }
 
 func (s *Server) storeError(op string) {
