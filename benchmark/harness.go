@@ -62,7 +62,12 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fresh puts a new server on the same store behind the port and returns
 // it; ttl is its cache TTL (0: hosting's default; < 0: no expiry).
+// The server it replaces writes its checkpoints first, as at a graceful
+// shutdown.
 func (h *harness) fresh(ttl time.Duration) (*hosting.Server, error) {
+	if err := h.flush(); err != nil {
+		return nil, err
+	}
 	s, err := hosting.NewServer(hosting.Config{Store: h.store, CacheTTL: ttl, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
@@ -70,6 +75,20 @@ func (h *harness) fresh(ttl time.Duration) (*hosting.Server, error) {
 	s.EnableOps()
 	h.srv.Store(s)
 	return s, nil
+}
+
+// flush makes the server write its pending checkpoints.
+func (h *harness) flush() error {
+	old := h.srv.Load()
+	if old == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := old.Flush(ctx); err != nil {
+		return fmt.Errorf("flush checkpoints: %w", err)
+	}
+	return nil
 }
 
 func (h *harness) Close() {

@@ -253,8 +253,9 @@ func (r *Report) Markdown() string {
 
 - **Ingest throughput**: one client uploads the run's files in order over
   loopback in ` + fmt.Sprintf("%s", mib(uint64(r.Config.Chunk))) + ` PUT requests (as ` + "`tbhost upload`" + ` does), each answered after
-  the raw part and the run digest are written to the store; bytes divided by
-  the time from the first request to the last answer. Baseline: the same
+  its raw part is stored and parsed into the run's state; then the server
+  writes the run's checkpoint (its digest). Bytes divided by the time from
+  the first request to the written checkpoint (less the first query below). Baseline: the same
   files framed and CRC-checked with ` + "`tfevents.NewReader`" + ` (the faster of a run
   before and a run after the ingest; the files are in the page cache both
   times).
@@ -264,9 +265,9 @@ func (r *Report) Markdown() string {
   ` + "`/proc/self/statm`" + `) while ingesting the first quarter of the run into one
   board, then the whole run into another, each on a fresh server (empty
   cache). Client and server share the process. The ratio is whole / quarter;
-  independent of the size means about 1. Each append rewrites the run's
-  digest, which is bounded per run (reservoirs, M4 summaries) but grows
-  until the reservoirs fill, so the digest ratio is shown beside it.
+  independent of the size means about 1. The run's state is bounded
+  (reservoirs, M4 summaries) but grows until the reservoirs fill, so the
+  digest ratio is shown beside it.
 - **Upload end → first scalar query**: from the last upload answer to the
   answer of ` + "`GET /api/boards/<id>/scalars?run&tag&width=1000`" + `; beside a warm query.
 - **Scalar query**: ` + "`GET /api/boards/<id>/scalars?run&tag&width=1000`" + ` cycling over

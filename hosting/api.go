@@ -21,12 +21,12 @@ import (
 const maxWidth = 8192
 
 // etagOf names the version of an answer: the request and the
-// generations of the board and runs it reads.
+// versions of the board and runs it reads.
 func etagOf(c *gin.Context, b *boardMeta, runs ...*runState) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s|%s|%s|%t|", b.ID, c.Request.URL.RequestURI(), b.Updated, b.Private)
 	for _, r := range runs {
-		fmt.Fprintf(h, "%s:%d|", r.key, r.gen)
+		fmt.Fprintf(h, "%s:%d:%d|", r.key, r.gen, r.size)
 	}
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 }

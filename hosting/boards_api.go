@@ -192,6 +192,7 @@ func (s *Server) deleteBoard(c *gin.Context) error {
 		}
 	}
 	s.cache.dropBoard(b.ID)
+	s.dropWriters(b.ID)
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -231,15 +232,21 @@ func (s *Server) listFiles(c *gin.Context) error {
 
 // boardSize is the raw bytes a board holds.
 func (s *Server) boardSize(ctx context.Context, id string) (int64, error) {
-	runs, err := s.boardRuns(ctx, id)
+	keys, err := s.runKeys(ctx, id)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	for _, r := range runs {
-		for _, f := range r.d.Files {
-			n += f.Size
+	for _, k := range keys {
+		if w := s.writerOf(k); w != nil {
+			n += w.fileBytes() // no snapshot for a sum
+			continue
 		}
+		r, err := s.loadRun(ctx, k, false)
+		if err != nil {
+			return 0, err
+		}
+		n += r.size
 	}
 	return n, nil
 }

@@ -14,14 +14,18 @@ import (
 )
 
 // runState is one run's digest, decoded. It is immutable once built:
-// ingest builds a new one and swaps it into the cache, so readers never
-// lock.
+// writers publish new ones, so readers never lock.
 type runState struct {
-	key    string            // digest key
-	gen    int64             // store generation of the digest (0: not stored yet)
-	d      *hostingpb.Digest // the digest without its sampler state
-	s      *sampler.Run
-	loaded time.Time
+	key string // digest key
+	gen int64  // store generation of the digest (0: not stored yet)
+	// size is the raw bytes parsed into the state, over all files: with
+	// gen, it names the state's content (the stored checkpoint plus the
+	// raw parts parsed past it).
+	size     int64
+	replayed int64             // bytes parsed past the stored checkpoint on load
+	d        *hostingpb.Digest // the digest without its sampler state
+	s        *sampler.Run
+	loaded   time.Time
 }
 
 func (r *runState) sizeBytes() int64 {
@@ -100,9 +104,9 @@ func (c *cache) putRun(r *runState) {
 		return
 	}
 	if old, ok := c.runs.Peek(r.key); ok {
-		if old.gen > r.gen {
+		if old.gen > r.gen || old.gen == r.gen && old.size > r.size {
 			// A read that began before a write finished must not put
-			// back the older digest (generations only grow).
+			// back the older digest (generations and sizes only grow).
 			return
 		}
 		c.runs.Remove(r.key) // the evict callback un-counts its bytes
@@ -163,6 +167,15 @@ func (c *cache) listed(id, key string) bool {
 	defer c.mu.Unlock()
 	e, ok := c.lists.Peek(id)
 	return ok && slices.Contains(e.keys, key)
+}
+
+// dropRun forgets a run's state.
+func (c *cache) dropRun(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runs.Remove(key) {
+		c.stats.Evictions-- // not an eviction for want of room
+	}
 }
 
 // dropBoard forgets everything about a board.

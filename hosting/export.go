@@ -35,14 +35,11 @@ func (s *Server) rawParts(ctx context.Context, id, run, file string, size int64)
 		return nil, fmt.Errorf("list raw parts of %s/%s: %w", run, file, err)
 	}
 	var parts []rawPart
-	for _, o := range objs {
-		off, err := strconv.ParseInt(strings.TrimPrefix(o.Key, prefix), 10, 64)
-		if err != nil || off >= size {
-			continue
+	for _, p := range partsOf(objs, prefix) {
+		if p.off < size {
+			parts = append(parts, p)
 		}
-		parts = append(parts, rawPart{key: o.Key, off: off, len: o.Size})
 	}
-	sort.Slice(parts, func(i, j int) bool { return parts[i].off < parts[j].off })
 	var pos int64
 	for i := range parts {
 		p := &parts[i]
@@ -60,6 +57,25 @@ func (s *Server) rawParts(ctx context.Context, id, run, file string, size int64)
 		return nil, fmt.Errorf("raw file %s/%s: the store holds %d of its %d bytes", run, file, pos, size)
 	}
 	return parts, nil
+}
+
+// partsOf picks from objs the raw parts under a file's prefix, in offset
+// order, untrimmed.
+func partsOf(objs []ObjectInfo, prefix string) []rawPart {
+	var parts []rawPart
+	for _, o := range objs {
+		rest, ok := strings.CutPrefix(o.Key, prefix)
+		if !ok {
+			continue
+		}
+		off, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil {
+			continue
+		}
+		parts = append(parts, rawPart{key: o.Key, off: off, len: o.Size})
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].off < parts[j].off })
+	return parts
 }
 
 // copyRaw writes the first size bytes of (run, file) as uploaded to w.

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,12 +22,9 @@ import (
 	"tbhost/tfevents"
 )
 
-// maxConflictRetries bounds how often an append is retried when another
+// maxConflictRetries bounds how often a checkpoint is retried when another
 // server wrote the same digest at the same time.
 const maxConflictRetries = 8
-
-// errDigestRace: the digest changed in the store since it was read.
-var errDigestRace = errors.New("digest written concurrently")
 
 // AppendResult is the answer to an upload request.
 type AppendResult struct {
@@ -41,6 +39,12 @@ type AppendResult struct {
 	Corrupt    bool     `json:"corrupt"`
 	Warnings   []string `json:"warnings"`
 }
+
+// bodies recycles upload request bodies: at megabytes each, allocating
+// (and zeroing) one per request costs more than parsing it. Nothing keeps
+// a body past its request: Store.Put does not retain data, and the parser
+// copies what it keeps.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (s *Server) appendFile(c *gin.Context) error {
 	b, err := s.writableBoard(c)
@@ -65,7 +69,13 @@ func (s *Server) appendFile(c *gin.Context) error {
 	if c.Request.ContentLength > s.cfg.MaxRequestBytes {
 		return Errorf(TooLarge, "the request body is %d bytes; this server takes at most %d per request: send the file in pieces", c.Request.ContentLength, s.cfg.MaxRequestBytes)
 	}
-	var body bytes.Buffer
+	body := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if body.Cap() <= 2*int(s.cfg.MaxRequestBytes) {
+			body.Reset()
+			bodies.Put(body)
+		}
+	}()
 	if n := c.Request.ContentLength; n > 0 {
 		body.Grow(int(n) + bytes.MinRead)
 	}
@@ -84,37 +94,33 @@ func (s *Server) appendFile(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) runLock(id, run string) *sync.Mutex {
+// runLock returns the stripe lock of the run whose digest is at key: one
+// append, checkpoint or retirement at a time per run.
+func (s *Server) runLock(key string) *sync.Mutex {
 	h := fnv.New32a()
-	io.WriteString(h, id)
-	io.WriteString(h, run)
+	io.WriteString(h, key)
 	return &s.locks[h.Sum32()%uint32(len(s.locks))]
 }
 
-// Append stores data as the bytes of (run, file) from offset on, parses
-// them into the run's digest and writes the digest. Bytes the server
-// already holds are skipped; a gap is a Conflict carrying the offset the
-// server expects.
+// Append stores data as the bytes of (run, file) from offset on and parses
+// them into the run's state; the run's checkpoint is written when due
+// (see writer.go). Bytes the server already holds are skipped; a gap is a
+// Conflict carrying the offset the server expects.
 func (s *Server) Append(ctx context.Context, id, run, file string, offset int64, data []byte) (*AppendResult, error) {
-	mu := s.runLock(id, run)
+	key := digestKey(id, run)
+	mu := s.runLock(key)
 	mu.Lock()
 	defer mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		st, err := s.loadRun(ctx, id, digestKey(id, run), attempt > 0)
+		w, err := s.openWriter(ctx, id, run, key, attempt > 0)
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.appendOnce(ctx, id, run, file, offset, data, st)
-		if err == errDigestRace && attempt < maxConflictRetries {
-			continue // another server wrote the digest: reload and redo
-		}
+		res, err := s.appendTo(ctx, w, file, offset, data)
 		if KindOf(err) == Conflict && attempt == 0 {
-			continue // a gap by a cached digest: make sure with the stored one
+			continue // a gap by a stale state: make sure with the stored one
 		}
-		if err == errDigestRace {
-			return nil, Errorf(Unavailable, "run %q is being written by another server at the same time; retry", run)
-		}
-		if err == nil && !s.cache.listed(id, st.key) {
+		if err == nil && !s.cache.listed(id, key) {
 			// Another server may have created the run since this one
 			// listed the board: the list would lack it.
 			s.cache.dropRunList(id)
@@ -123,79 +129,68 @@ func (s *Server) Append(ctx context.Context, id, run, file string, offset int64,
 	}
 }
 
-func (s *Server) appendOnce(ctx context.Context, id, run, file string, offset int64, data []byte, st *runState) (*AppendResult, error) {
-	d := proto.CloneOf(st.d) // the cached one is shared with readers
-	if d.Files == nil {
-		d.Files = map[string]*hostingpb.FileState{}
+// appendTo appends to the run of writer w. The caller holds the stripe lock.
+func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset int64, data []byte) (*AppendResult, error) {
+	fs := w.d.Files[file] // only holders of the stripe lock change the map
+	size := fs.GetSize()
+	if offset > size {
+		return nil, &Error{Kind: Conflict, Offset: &size,
+			Message: fmt.Sprintf("upload gap: the server holds %d bytes of %s/%s, the request starts at %d; resend from offset %d", size, w.run, file, offset, size)}
 	}
-	d.Run = run
-	fs := d.Files[file]
-	if fs == nil {
-		fs = &hostingpb.FileState{}
-		d.Files[file] = fs
-	}
-	if offset > fs.Size {
-		off := fs.Size
-		return nil, &Error{Kind: Conflict, Offset: &off,
-			Message: fmt.Sprintf("upload gap: the server holds %d bytes of %s/%s, the request starts at %d; resend from offset %d", off, run, file, offset, off)}
-	}
-	skip := fs.Size - offset
-	if skip >= int64(len(data)) && (skip > 0 || st.d.Files[file] != nil) {
-		return resultOf(run, file, fs, 0), nil // nothing new: a re-sent range
+	skip := size - offset
+	if fs != nil && skip >= int64(len(data)) {
+		return resultOf(w.run, file, fs, 0), nil // nothing new: a re-sent range
 	}
 	fresh := data[skip:]
 	if s.cfg.MaxBoardBytes > 0 {
-		size, err := s.boardSize(ctx, id)
+		size, err := s.boardSize(ctx, w.id)
 		if err != nil {
 			return nil, err
 		}
 		if size+int64(len(fresh)) > s.cfg.MaxBoardBytes {
-			return nil, Errorf(TooLarge, "board %s would hold %d bytes; this server keeps at most %d per board", id, size+int64(len(fresh)), s.cfg.MaxBoardBytes)
+			return nil, Errorf(TooLarge, "board %s would hold %d bytes; this server keeps at most %d per board", w.id, size+int64(len(fresh)), s.cfg.MaxBoardBytes)
 		}
 	}
-	// The raw bytes are stored while they are parsed, and are durable
-	// before the digest that counts them is written.
+	// The raw bytes are stored while they are parsed; readers wait for
+	// both (or take the previous snapshot).
 	stored := make(chan error, 1)
-	key := rawPartKey(id, run, file, fs.Size)
-	go func() { stored <- s.store.Put(ctx, key, fresh) }()
+	go func() { stored <- s.store.Put(ctx, rawPartKey(w.id, w.run, file, size), fresh) }()
 
-	sr := st.s.Clone() // the cached Run is shared with readers
+	w.mu.Lock()
+	newFile := fs == nil
+	if newFile {
+		fs = &hostingpb.FileState{}
+		w.d.Files[file] = fs
+	}
 	warned := len(fs.Warnings)
-	values := ingest(d, fs, sr, fresh)
+	values := ingest(w.d, fs, w.s, fresh)
 	if err := <-stored; err != nil {
+		w.mu.Unlock()
 		s.storeError("put")
-		return nil, fmt.Errorf("store %d bytes of %s/%s: %w", len(fresh), run, file, err)
+		s.dropWriter(w) // its state holds bytes the store lacks
+		return nil, fmt.Errorf("store %d bytes of %s/%s: %w", len(fresh), w.run, file, err)
 	}
 	fs.Size += int64(len(fresh))
-	d.UpdatedUnixNano = s.now().UnixNano()
-	state, err := sr.MarshalBinary()
-	if err != nil {
-		return nil, fmt.Errorf("encode sampler state of run %q: %w", run, err)
+	w.d.UpdatedUnixNano = s.now().UnixNano()
+	now := time.Now()
+	if w.dirty == 0 {
+		w.dirtySince = now
 	}
-	d.Sampler = state
-	raw, err := proto.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("encode digest of run %q: %w", run, err)
+	w.dirty += max(int64(len(fresh)), 1)
+	w.lastAppend = now
+	w.pubFresh = false
+	res := resultOf(w.run, file, fs, values)
+	res.Warnings = append(res.Warnings, fs.Warnings[warned:]...)
+	w.mu.Unlock()
+
+	// Replays find a new file by its raw parts' key, unless its name is
+	// too long to read back from the key: then the checkpoint must name it.
+	if err := s.afterAppend(ctx, w, newFile && hashedSegment(escapeSegment(file))); err != nil {
+		return nil, err
 	}
-	gen, err := s.store.PutIf(ctx, st.key, raw, st.gen)
-	if st.gen == 0 {
-		// A new run, or maybe one (the write may have landed although it
-		// reported an error): the board's run list is stale either way.
-		s.cache.dropRunList(id)
-	}
-	if err != nil {
-		if KindOf(err) == Conflict {
-			return nil, errDigestRace
-		}
-		s.storeError("put")
-		return nil, fmt.Errorf("write digest of run %q: %w", run, err)
-	}
-	s.cache.putRun(newRunState(st.key, gen, d, sr, s.now()))
 	if s.Metrics != nil {
 		s.Metrics.Ingested(int64(len(fresh)), values)
 	}
-	res := resultOf(run, file, fs, values)
-	res.Warnings = append(res.Warnings, fs.Warnings[warned:]...)
 	return res, nil
 }
 
@@ -210,7 +205,7 @@ func resultOf(run, file string, fs *hostingpb.FileState, values int64) *AppendRe
 // bytes are dropped, as sr holds them decoded.
 func newRunState(key string, gen int64, d *hostingpb.Digest, sr *sampler.Run, now time.Time) *runState {
 	d.Sampler = nil
-	return &runState{key: key, gen: gen, d: d, s: sr, loaded: now}
+	return &runState{key: key, gen: gen, size: digestBytes(d), d: d, s: sr, loaded: now}
 }
 
 // maxWarnings bounds the warnings kept per file.
@@ -273,6 +268,11 @@ func ingest(d *hostingpb.Digest, fs *hostingpb.FileState, sr *sampler.Run, fresh
 	return values
 }
 
+func validFile(name string) bool {
+	_, err := CleanFile(name)
+	return err == nil
+}
+
 // addValue puts one decoded value into the run's sampler state.
 func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value) {
 	if v.Kind == tfevents.KindSessionStart {
@@ -321,16 +321,25 @@ func (s *Server) storeError(op string) {
 	}
 }
 
-// loadRun returns the run state at key, from the cache unless fresh is
-// set; a run with no digest yet is an empty state with generation 0.
-func (s *Server) loadRun(ctx context.Context, id, key string, fresh bool) (*runState, error) {
-	if !fresh {
-		if r, ok := s.cache.run(key, s.now()); ok {
+// loadRun returns the run state at key: this server's writer's if it has
+// one, else the cached or stored one, or with fresh the stored one; a run
+// with no digest yet is an empty state with generation 0.
+func (s *Server) loadRun(ctx context.Context, key string, fresh bool) (*runState, error) {
+	if fresh {
+		return s.readRun(ctx, key)
+	}
+	if w := s.writerOf(key); w != nil {
+		if r := w.snapshot(s.now()); r != nil {
 			return r, nil
 		}
 	}
-	if fresh {
-		return s.readRun(ctx, key)
+	return s.loadStored(ctx, key)
+}
+
+// loadStored returns the cached state at key, or reads it from the store.
+func (s *Server) loadStored(ctx context.Context, key string) (*runState, error) {
+	if r, ok := s.cache.run(key, s.now()); ok {
+		return r, nil
 	}
 	// Concurrent cold reads of one digest share a single load.
 	// The load outlives the request that started it: others wait on it.
@@ -345,7 +354,8 @@ func (s *Server) loadRun(ctx context.Context, id, key string, fresh bool) (*runS
 	return v.(*runState), nil
 }
 
-// readRun reads and decodes the digest at key and caches it.
+// readRun reads and decodes the digest at key, replays the raw parts
+// stored past it, and caches the result.
 func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 	raw, gen, err := s.store.Get(ctx, key)
 	if KindOf(err) == NotFound {
@@ -363,27 +373,72 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 	if err := sr.UnmarshalBinary(d.Sampler); err != nil {
 		return nil, fmt.Errorf("decode sampler state in %s: %w", key, err)
 	}
+	replayed, err := s.replay(ctx, key, d, sr)
+	if err != nil {
+		return nil, err
+	}
 	r := newRunState(key, gen, d, sr, s.now())
+	r.replayed = replayed
 	s.cache.putRun(r)
 	return r, nil
 }
 
+// replay parses into d and sr the raw parts stored past d's checkpoint:
+// appends whose checkpoint was not written yet (or never will be, if their
+// server died). It returns the bytes replayed.
+func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr *sampler.Run) (int64, error) {
+	if len(d.Files) == 0 {
+		return 0, nil
+	}
+	id := boardOfKey(key)
+	objs, err := s.store.List(ctx, rawRunPrefix(id, d.Run))
+	if err != nil {
+		s.storeError("list")
+		return 0, fmt.Errorf("list raw parts of run %q: %w", d.Run, err)
+	}
+	// Files the checkpoint does not know yet, found by their first part.
+	runPrefix := rawRunPrefix(id, d.Run)
+	for _, o := range objs {
+		seg, rest, _ := strings.Cut(strings.TrimPrefix(o.Key, runPrefix), "/")
+		if rest != fmt.Sprintf("%020d", 0) {
+			continue
+		}
+		if name, ok := nameOfSegment(seg); ok && d.Files[name] == nil && validFile(name) {
+			d.Files[name] = &hostingpb.FileState{}
+		}
+	}
+	var n int64
+	for _, name := range slices.Sorted(maps.Keys(d.Files)) {
+		fs := d.Files[name]
+		for _, p := range partsOf(objs, rawFilePrefix(id, d.Run, name)) {
+			if p.off+p.len <= fs.Size {
+				continue
+			}
+			if p.off > fs.Size {
+				break // bytes are missing: parse no further than the store holds
+			}
+			data, _, err := s.store.Get(ctx, p.key)
+			if err != nil {
+				s.storeError("get")
+				return 0, fmt.Errorf("read raw part %s: %w", p.key, err)
+			}
+			if int64(len(data)) <= fs.Size-p.off {
+				continue
+			}
+			fresh := data[fs.Size-p.off:]
+			ingest(d, fs, sr, fresh)
+			fs.Size += int64(len(fresh))
+			n += int64(len(fresh))
+		}
+	}
+	return n, nil
+}
+
 // boardRuns returns every run of a board that has a digest, sorted by name.
 func (s *Server) boardRuns(ctx context.Context, id string) ([]*runState, error) {
-	keys, epoch, ok := s.cache.runList(id, s.now())
-	if !ok {
-		objs, err := s.store.List(ctx, digestPrefix(id))
-		if err != nil {
-			s.storeError("list")
-			return nil, fmt.Errorf("list runs of board %s: %w", id, err)
-		}
-		keys = keys[:0]
-		for _, o := range objs {
-			if strings.HasSuffix(o.Key, ".pb") {
-				keys = append(keys, o.Key)
-			}
-		}
-		s.cache.putRunList(id, keys, epoch, s.now())
+	keys, err := s.runKeys(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	runs := make([]*runState, len(keys))
 	errs := make([]error, len(keys))
@@ -395,7 +450,7 @@ func (s *Server) boardRuns(ctx context.Context, id string) ([]*runState, error) 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			runs[i], errs[i] = s.loadRun(ctx, id, k, false)
+			runs[i], errs[i] = s.loadRun(ctx, k, false)
 		}()
 	}
 	wg.Wait()
@@ -412,13 +467,34 @@ func (s *Server) boardRuns(ctx context.Context, id string) ([]*runState, error) 
 	return out, nil
 }
 
+// runKeys returns the digest keys of a board's runs.
+func (s *Server) runKeys(ctx context.Context, id string) ([]string, error) {
+	keys, epoch, ok := s.cache.runList(id, s.now())
+	if ok {
+		return keys, nil
+	}
+	objs, err := s.store.List(ctx, digestPrefix(id))
+	if err != nil {
+		s.storeError("list")
+		return nil, fmt.Errorf("list runs of board %s: %w", id, err)
+	}
+	keys = keys[:0]
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, ".pb") {
+			keys = append(keys, o.Key)
+		}
+	}
+	s.cache.putRunList(id, keys, epoch, s.now())
+	return keys, nil
+}
+
 // findRun returns the named run of a board.
 func (s *Server) findRun(ctx context.Context, id, run string) (*runState, error) {
 	run, err := CleanRun(run)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.loadRun(ctx, id, digestKey(id, run), false)
+	r, err := s.loadRun(ctx, digestKey(id, run), false)
 	if err != nil {
 		return nil, err
 	}
@@ -442,10 +518,14 @@ func (s *Server) PutRun(ctx context.Context, id, run string, sr *sampler.Run) er
 	if err != nil {
 		return err
 	}
-	mu := s.runLock(id, run)
+	key := digestKey(id, run)
+	mu := s.runLock(key)
 	mu.Lock()
 	defer mu.Unlock()
-	st, err := s.loadRun(ctx, id, digestKey(id, run), true)
+	if w := s.writerOf(key); w != nil {
+		s.dropWriter(w)
+	}
+	st, err := s.loadRun(ctx, key, true)
 	if err != nil {
 		return err
 	}

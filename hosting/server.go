@@ -33,6 +33,12 @@ type Config struct {
 	MaxRequestBytes int64
 	// MaxBoardBytes bounds a board's raw bytes (default 50 GiB; <0: none).
 	MaxBoardBytes int64
+	// FlushInterval bounds how long a run's checkpoint (its digest in the
+	// store) lags its appends (default 5 s); FlushBytes bounds the raw
+	// bytes it lags by (default 256 MiB). Readers replay the lag from the
+	// raw parts, so these trade checkpoint writes against replay work.
+	FlushInterval time.Duration
+	FlushBytes    int64
 	// Samples sets reservoir sizes per plugin (sampler.Config).
 	Samples map[string]int
 	// Logger receives request and error logs (default: discard).
@@ -43,14 +49,17 @@ type Config struct {
 
 // Server is the tbhost HTTP server. Create it with NewServer.
 type Server struct {
-	cfg    Config
-	store  Store
-	cache  *cache
-	log    *slog.Logger
-	now    func() time.Time
-	locks  [256]sync.Mutex // striped by (board, run): one ingest at a time per run
-	loads  singleflight.Group
-	router *gin.Engine
+	cfg   Config
+	store Store
+	cache *cache
+	log   *slog.Logger
+	now   func() time.Time
+	locks [256]sync.Mutex // striped by run (runLock)
+	loads singleflight.Group
+	// writers holds the runs this server appends to (writer.go).
+	wmu     sync.Mutex
+	writers map[string]*runWriter
+	router  *gin.Engine
 	// Metrics observes ingest and store errors (nil: none).
 	Metrics Metrics
 	// observe, when set (EnableOps), wraps every request.
@@ -83,6 +92,12 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxBoardBytes == 0 {
 		cfg.MaxBoardBytes = 50 << 30
 	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 5 * time.Second
+	}
+	if cfg.FlushBytes <= 0 {
+		cfg.FlushBytes = 256 << 20
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -90,11 +105,12 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{
-		cfg:   cfg,
-		store: cfg.Store,
-		cache: newCache(cfg.CacheBytes, cfg.CacheTTL),
-		log:   cfg.Logger,
-		now:   cfg.Now,
+		cfg:     cfg,
+		store:   cfg.Store,
+		cache:   newCache(cfg.CacheBytes, cfg.CacheTTL),
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		writers: map[string]*runWriter{},
 	}
 	s.router = s.routes()
 	return s, nil

@@ -14,7 +14,8 @@ import (
 // (Google Cloud Storage) and NewMemStore (tests). All of them pass
 // storetest.Run.
 type Store interface {
-	// Put writes the object at key, replacing any object there.
+	// Put writes the object at key, replacing any object there. It does
+	// not keep data after it returns (callers reuse it).
 	Put(ctx context.Context, key string, data []byte) error
 	// PutIf writes the object at key only if its current generation is
 	// gen (0: the object must not exist). It returns the new generation,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"tbhost/benchmark"
 )
@@ -18,6 +20,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	store := fs.String("store", "dir", "store under the server: dir (a temporary directory) or mem")
 	requests := fs.Int("requests", benchmark.DefaultRequests, "scalar queries per latency row")
 	tmp := fs.String("tmp", "", "directory for the generated files and the store (default: the system's temporary directory)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -27,6 +30,17 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	n, err := benchmark.ParseSize(*size)
 	if err != nil {
 		return fmt.Errorf("--size: %w", err)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := benchmark.Run(ctx, benchmark.Config{Size: n, Tags: *tags, Store: *store, Requests: *requests, TempDir: *tmp, Log: m.Stderr})
 	if err != nil {

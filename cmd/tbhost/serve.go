@@ -22,7 +22,7 @@ import (
 type serveFlags struct {
 	addr, data, storage, uploadToken, samples, logFormat string
 	cacheMB, maxRequestMB, maxBoardMB                    int64
-	shutdown                                             time.Duration
+	shutdown, flushInterval                              time.Duration
 }
 
 func (m *Main) parseServe(args []string) (*serveFlags, error) {
@@ -38,6 +38,7 @@ func (m *Main) parseServe(args []string) (*serveFlags, error) {
 	fs.Int64Var(&f.maxBoardMB, "max-board-mb", envInt(m, "TBHOST_MAX_BOARD_MB", 50<<10), "most raw bytes per board, in MiB; -1 for no limit (TBHOST_MAX_BOARD_MB)")
 	fs.StringVar(&f.samples, "samples-per-plugin", m.env("TBHOST_SAMPLES_PER_PLUGIN", ""), "reservoir sizes, e.g. scalars=500,images=20; 0 keeps all (TBHOST_SAMPLES_PER_PLUGIN)")
 	fs.StringVar(&f.logFormat, "log-format", m.env("TBHOST_LOG_FORMAT", ""), "text or json (default: text on a terminal, json otherwise) (TBHOST_LOG_FORMAT)")
+	fs.DurationVar(&f.flushInterval, "flush-interval", envDuration(m, "TBHOST_FLUSH_INTERVAL", 5*time.Second), "how long a run's stored digest may lag its uploads; the lag is replayed from the raw bytes on load (TBHOST_FLUSH_INTERVAL)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", envDuration(m, "TBHOST_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM (TBHOST_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
@@ -119,6 +120,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		MaxRequestBytes: f.maxRequestMB << 20,
 		MaxBoardBytes:   mbLimit(f.maxBoardMB),
 		Samples:         samples,
+		FlushInterval:   f.flushInterval,
 		Logger:          log,
 	})
 	if err != nil {
@@ -148,6 +150,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Write the digests of runs uploaded since their last checkpoint, so
+	// that the next start does not replay them.
+	fctx, fcancel := context.WithTimeout(context.Background(), f.shutdown)
+	defer fcancel()
+	if err := srv.Flush(fctx); err != nil {
+		return fmt.Errorf("shutdown: write pending digests: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"tbhost/hosting"
+	"tbhost/hosting/hostingpb"
+)
+
+// TestServeShutdownWritesCheckpoints runs `tbhost serve` on a data
+// directory, uploads to it with `tbhost upload`, and stops the server as
+// SIGTERM does: the stored digests then count every uploaded byte, so
+// that the next start has nothing to replay.
+func TestServeShutdownWritesCheckpoints(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	addr := make(chan string, 1)
+	done := make(chan result, 1)
+	mc := newMachine(t)
+	go func() {
+		var out, errb syncBuffer
+		m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+			Getenv: func(k string) string { return mc.env[k] }, Listening: func(a string) { addr <- a }}
+		err := m.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--flush-interval", "1h", "--log-format", "text"})
+		done <- result{out.String(), errb.String(), err}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case r := <-done:
+		t.Fatalf("serve ended before listening: %v\n%s", r.err, r.stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not listen within 30 s")
+	}
+	dir := fixture("janosh__tensorboard-reducer")
+	id := boardID(t, mc.must("upload", dir, "--server", base, "--chunk-size", "2000").lastLine())
+	var want int64
+	for _, b := range localFiles(t, dir) {
+		want += int64(len(b))
+	}
+	store, err := hosting.NewDirStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := digestBytes(t, store, id); got >= want {
+		t.Fatalf("before shutdown the digests count %d of %d bytes: the checkpoints are not lagging, the test tests nothing", got, want)
+	}
+	stop() // as SIGTERM
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("serve: %v\n%s", r.err, r.stderr)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not stop within 60 s")
+	}
+	if got := digestBytes(t, store, id); got != want {
+		t.Errorf("after shutdown the digests count %d of %d bytes", got, want)
+	}
+}
+
+// digestBytes sums the file sizes a board's stored digests count.
+func digestBytes(t *testing.T, st hosting.Store, id string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	objs, err := st.List(ctx, "boards/"+id+"/digest/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, o := range objs {
+		raw, _, err := st.Get(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d hostingpb.Digest
+		if err := proto.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range d.Files {
+			n += f.Size
+		}
+	}
+	return n
+}

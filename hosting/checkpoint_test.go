@@ -1,0 +1,208 @@
+package hosting_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"tbhost/hosting"
+	"tbhost/hosting/hostingpb"
+)
+
+// checkpointed sums, over a board's stored digests, the raw bytes each
+// counts as parsed.
+func checkpointed(t *testing.T, st hosting.Store, id string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	objs, err := st.List(ctx, "boards/"+id+"/digest/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, o := range objs {
+		raw, _, err := st.Get(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d hostingpb.Digest
+		if err := proto.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("%s: %v", o.Key, err)
+		}
+		for _, f := range d.Files {
+			n += f.Size
+		}
+	}
+	return n
+}
+
+func total(files map[string][]byte) int64 {
+	var n int64
+	for _, b := range files {
+		n += int64(len(b))
+	}
+	return n
+}
+
+// startWith starts a server with cfg over st and returns it with its API.
+func startWith(t *testing.T, cfg hosting.Config) (*hosting.Server, api) {
+	t.Helper()
+	srv, err := hosting.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return srv, api{t: t, base: ts.URL}
+}
+
+// TestCheckpointLagIsReplayed uploads through a server whose checkpoints
+// are not due, then reads the board from a second server on the same
+// store, as after a crash of the first: the second replays the raw parts
+// past the checkpoints and shows the board a clean upload shows, and
+// takes further appends at the offsets the first had reached.
+func TestCheckpointLagIsReplayed(t *testing.T) {
+	dirs := map[string]string{
+		"runs of one file":     filepath.Join(fixtures, "real", "janosh__tensorboard-reducer"),
+		"tf2 file":             filepath.Join(fixtures, "real", "orktes__go-tensorboard"),
+		"run of several files": severalFiles(t),
+	}
+	for name, dir := range dirs {
+		t.Run(name, func(t *testing.T) {
+			ref := startServer(t, hosting.NewMemStore())
+			rb := ref.create("reference")
+			want := ref.upload(rb, dir, 1500)
+			wantTags := ref.tags(rb.ID)
+
+			store := hosting.NewMemStore()
+			_, first := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
+			b := first.create("crashes")
+			sent := first.upload(b, dir, 1500)
+			if got, all := checkpointed(t, store, b.ID), total(sent); got >= all {
+				t.Fatalf("the checkpoints hold %d of %d bytes: nothing is left to replay, the test tests nothing", got, all)
+			}
+			if got := first.tags(b.ID); !equalJSON(got, wantTags) {
+				t.Errorf("the uploading server's tags differ from the reference")
+			}
+
+			second := startServer(t, store)
+			if got := second.tags(b.ID); !equalJSON(got, wantTags) {
+				t.Errorf("after replay, tags differ from the reference:\n got %v\nwant %v", got, wantTags)
+			}
+			sameFiles(t, second.rawExport(b.ID), want)
+			var files struct{ Files []hosting.FileInfo }
+			second.json("GET", "/api/boards/"+b.ID+"/files", b.Token, nil, 200, &files)
+			for _, f := range files.Files {
+				if int64(len(sent[pathJoin(f.Run, f.File)])) != f.Size {
+					t.Errorf("%s/%s: the second server holds %d bytes, %d were sent", f.Run, f.File, f.Size, len(sent[pathJoin(f.Run, f.File)]))
+				}
+			}
+		})
+	}
+}
+
+// severalFiles returns a log dir whose one run has several event files,
+// one with a name too long to read back from a store key.
+func severalFiles(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer", "tests", "tensorboard_runs")
+	dir := t.TempDir()
+	run := filepath.Join(dir, "merged")
+	if err := os.Mkdir(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// In upload (name) order: the first file makes the run (and its
+	// checkpoint); the second has the long name; the third is found by a
+	// replay only.
+	names := []string{"events.out.tfevents.1616760637.a.1",
+		"events.out.tfevents.1616760638." + strings.Repeat("long-host-name.", 10) + "2",
+		"events.out.tfevents.1616760639.c.3"}
+	for i, name := range names {
+		matches, err := filepath.Glob(filepath.Join(src, fmt.Sprintf("run_%d", i+1), "*tfevents*"))
+		if err != nil || len(matches) != 1 {
+			t.Fatalf("fixture run_%d: %v %v", i+1, matches, err)
+		}
+		data, err := os.ReadFile(matches[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(run, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestFlushWritesCheckpoints: after Flush, the stored digests count every
+// uploaded byte, and a second server reads them without replaying.
+func TestFlushWritesCheckpoints(t *testing.T) {
+	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
+	store := hosting.NewMemStore()
+	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
+	b := a.create("flushed")
+	sent := a.upload(b, dir, 1000)
+	wantTags := a.tags(b.ID)
+	if err := srv.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, all := checkpointed(t, store, b.ID), total(sent); got != all {
+		t.Errorf("after Flush the checkpoints hold %d of %d bytes", got, all)
+	}
+	// The server stays usable after Flush.
+	if got := a.tags(b.ID); !equalJSON(got, wantTags) {
+		t.Errorf("tags changed across Flush")
+	}
+	if got := startServer(t, store).tags(b.ID); !equalJSON(got, wantTags) {
+		t.Errorf("a second server's tags differ")
+	}
+}
+
+// TestCheckpointTimer: an idle writer's checkpoint is written within
+// FlushInterval, without another append.
+func TestCheckpointTimer(t *testing.T) {
+	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
+	store := hosting.NewMemStore()
+	_, a := startWith(t, hosting.Config{Store: store, FlushInterval: 20 * time.Millisecond})
+	b := a.create("timed")
+	sent := a.upload(b, dir, 1000)
+	all := total(sent)
+	deadline := time.Now().Add(20 * time.Second)
+	for checkpointed(t, store, b.ID) != all {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20 s the checkpoints hold %d of %d bytes", checkpointed(t, store, b.ID), all)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDeleteWhileWriting: deleting a board whose checkpoint is pending
+// leaves nothing behind once the writer's timer has fired.
+func TestDeleteWhileWriting(t *testing.T) {
+	dir := filepath.Join(fixtures, "real", "orktes__go-tensorboard")
+	store := hosting.NewMemStore()
+	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: 10 * time.Millisecond})
+	b := a.create("doomed")
+	a.upload(b, dir, 700)
+	a.json("DELETE", "/api/boards/"+b.ID, b.Token, nil, 204, nil)
+	time.Sleep(50 * time.Millisecond) // timers of dropped writers stay stopped
+	if err := srv.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := store.List(context.Background(), "boards/"+b.ID+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key)
+	}
+	if len(keys) > 0 {
+		t.Errorf("a deleted board left objects: %s", strings.Join(keys, ", "))
+	}
+}

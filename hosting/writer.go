@@ -1,0 +1,349 @@
+package hosting
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"tbhost/hosting/hostingpb"
+	"tbhost/sampler"
+)
+
+// Checkpoints.
+//
+// The raw parts of a file are the truth; a run's digest in the store is a
+// checkpoint of parsing them: it counts, per file, a prefix of the bytes
+// the store holds (FileState.Size). A server appending to a run keeps the
+// run's state in a runWriter and writes the checkpoint every
+// Config.FlushInterval or Config.FlushBytes, not on every append: an
+// append costs its raw bytes and their parsing, not a re-encoding of the
+// whole run. Whoever reads a digest replays the raw parts past it (see
+// replay), so an append is visible to every server as soon as its raw
+// part is stored, and a server that dies before its next checkpoint loses
+// nothing. The first append of a run writes the checkpoint at once, so
+// that listings of the board's digests find the run; replays find new
+// files by the keys of their raw parts (or, for a name too long to read
+// back from a key, by the checkpoint written at the file's first append).
+
+// writerIdle is how long a writer with nothing to write waits for the next
+// append before it hands its state to the cache and goes.
+const writerIdle = 30 * time.Second
+
+// runWriter is the state of a run this server appends to. Appends, flushes
+// and retirement hold the run's stripe lock (Server.runLock); mu guards
+// the state against readers taking a snapshot. mu is a leaf lock.
+type runWriter struct {
+	id, run, key string
+
+	mu         sync.Mutex
+	gen        int64             // generation of the stored checkpoint (0: none yet)
+	d          *hostingpb.Digest // owned: readers get clones
+	s          *sampler.Run
+	dirty      int64     // bytes appended since the stored checkpoint
+	dirtySince time.Time // the first of those appends
+	lastAppend time.Time
+	pubFresh   bool // pub holds every append
+
+	pub    atomic.Pointer[runState] // the last snapshot given to readers
+	closed atomic.Bool              // dropped: readers must load the run elsewhere
+
+	timer *time.Timer // flushes and retires; set under the stripe lock
+}
+
+// writerOf returns the run's writer on this server, if any.
+func (s *Server) writerOf(key string) *runWriter {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.writers[key]
+}
+
+// openWriter returns the run's writer, making one from the cached or
+// stored state (or, when fresh, from the store only). The caller holds
+// the run's stripe lock.
+func (s *Server) openWriter(ctx context.Context, id, run, key string, fresh bool) (*runWriter, error) {
+	if w := s.writerOf(key); w != nil && !fresh {
+		return w, nil
+	}
+	var st *runState
+	var err error
+	if fresh {
+		st, err = s.readRun(ctx, key)
+	} else {
+		st, err = s.loadStored(ctx, key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := proto.CloneOf(st.d)
+	if d.Files == nil {
+		d.Files = map[string]*hostingpb.FileState{}
+	}
+	d.Run = run
+	w := &runWriter{id: id, run: run, key: key, gen: st.gen, d: d, s: st.s.Clone(), pubFresh: true}
+	w.pub.Store(st)
+	if st.replayed > 0 {
+		w.dirty, w.dirtySince = st.replayed, time.Now() // checkpoint what was replayed
+	}
+	s.wmu.Lock()
+	old := s.writers[key]
+	s.writers[key] = w
+	s.wmu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	s.cache.dropRun(key) // the writer answers for the run now
+	return w, nil
+}
+
+// close marks w dropped. The caller holds the stripe lock or owns w.
+func (w *runWriter) close() {
+	w.closed.Store(true)
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// dropWriter forgets w, whose state may hold bytes the store lacks; the
+// next reader or append loads the run from the store.
+func (s *Server) dropWriter(w *runWriter) {
+	s.wmu.Lock()
+	if s.writers[w.key] == w {
+		delete(s.writers, w.key)
+	}
+	s.wmu.Unlock()
+	w.close()
+	s.cache.dropRun(w.key)
+}
+
+// dropWriters forgets the writers of a deleted board.
+func (s *Server) dropWriters(id string) {
+	s.wmu.Lock()
+	var ws []*runWriter
+	for _, w := range s.writers {
+		if w.id == id {
+			ws = append(ws, w)
+		}
+	}
+	s.wmu.Unlock()
+	for _, w := range ws {
+		s.dropWriter(w)
+	}
+}
+
+// snapshot returns the writer's state for readers, cloning it if an append
+// came after the last snapshot; nil when the writer was dropped. A reader
+// that finds an append in progress gets the previous snapshot rather
+// than wait for it.
+func (w *runWriter) snapshot(now time.Time) *runState {
+	if !w.mu.TryLock() {
+		if p := w.pub.Load(); p != nil && !w.closed.Load() {
+			return p
+		}
+		w.mu.Lock()
+	}
+	defer w.mu.Unlock()
+	if w.closed.Load() {
+		return nil
+	}
+	if !w.pubFresh {
+		w.pub.Store(newRunState(w.key, w.gen, proto.CloneOf(w.d), w.s.Clone(), now))
+		w.pubFresh = true
+	}
+	return w.pub.Load()
+}
+
+// fileBytes is the raw bytes the writer holds, over all files.
+func (w *runWriter) fileBytes() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return digestBytes(w.d)
+}
+
+// digestBytes sums a digest's file sizes.
+func digestBytes(d *hostingpb.Digest) int64 {
+	var n int64
+	for _, f := range d.Files {
+		n += f.Size
+	}
+	return n
+}
+
+// encode returns the digest with its sampler state, as stored.
+func (w *runWriter) encode() ([]byte, error) {
+	state, err := w.s.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("encode sampler state of run %q: %w", w.run, err)
+	}
+	w.d.Sampler = state
+	raw, err := proto.Marshal(w.d)
+	w.d.Sampler = nil
+	if err != nil {
+		return nil, fmt.Errorf("encode digest of run %q: %w", w.run, err)
+	}
+	return raw, nil
+}
+
+// flush writes the writer's checkpoint if it has appends the stored one
+// lacks. When another server wrote the digest meanwhile, the writer takes
+// the stored state (whose replay holds this server's appends, as their raw
+// parts are stored) and writes that. The caller holds the stripe lock.
+func (s *Server) flush(ctx context.Context, w *runWriter) error {
+	for attempt := 0; ; attempt++ {
+		w.mu.Lock()
+		if w.closed.Load() || (w.dirty == 0 && w.gen != 0) {
+			w.mu.Unlock()
+			return nil
+		}
+		raw, err := w.encode()
+		gen := w.gen
+		w.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		newGen, err := s.store.PutIf(ctx, w.key, raw, gen)
+		if gen == 0 {
+			// A new run, or maybe one (the write may have landed although it
+			// reported an error): the board's run list is stale either way.
+			s.cache.dropRunList(w.id)
+		}
+		if err == nil {
+			w.mu.Lock()
+			w.gen, w.dirty = newGen, 0
+			if p := w.pub.Load(); w.pubFresh {
+				w.pub.Store(newRunState(w.key, newGen, p.d, p.s, p.loaded))
+			}
+			w.mu.Unlock()
+			return nil
+		}
+		if KindOf(err) != Conflict {
+			s.storeError("put")
+			return fmt.Errorf("write digest of run %q: %w", w.run, err)
+		}
+		if attempt == maxConflictRetries {
+			return Errorf(Unavailable, "run %q is being written by another server at the same time; retry", w.run)
+		}
+		st, err := s.readRun(ctx, w.key)
+		if err != nil {
+			return err
+		}
+		if st.gen == 0 {
+			s.dropWriter(w) // the run was deleted
+			return Errorf(NotFound, "run %q was deleted while it was written", w.run)
+		}
+		d := proto.CloneOf(st.d)
+		if d.Files == nil {
+			d.Files = map[string]*hostingpb.FileState{}
+		}
+		w.mu.Lock()
+		w.d, w.s, w.gen = d, st.s.Clone(), st.gen
+		w.dirty = st.replayed
+		w.pub.Store(st)
+		w.pubFresh = true
+		w.mu.Unlock()
+	}
+}
+
+// afterAppend writes the checkpoint when it is due and arms the writer's
+// timer. The caller holds the stripe lock.
+func (s *Server) afterAppend(ctx context.Context, w *runWriter, mustFlush bool) error {
+	w.mu.Lock()
+	due := mustFlush || w.gen == 0 || w.dirty >= s.cfg.FlushBytes || time.Since(w.dirtySince) >= s.cfg.FlushInterval
+	w.mu.Unlock()
+	if due {
+		if err := s.flush(ctx, w); err != nil {
+			if mustFlush || w.gen == 0 {
+				// Neither listings nor replays would find the file: fail
+				// the request, and the client's retry writes it again.
+				s.dropWriter(w)
+				return err
+			}
+			s.log.WarnContext(ctx, "checkpoint failed; retrying later", "run", w.run, "err", err)
+		}
+	}
+	s.arm(w, s.cfg.FlushInterval)
+	return nil
+}
+
+// arm (re)starts the writer's timer. The caller holds the stripe lock.
+func (s *Server) arm(w *runWriter, d time.Duration) {
+	if w.timer == nil {
+		w.timer = time.AfterFunc(d, func() { s.tick(w) })
+		return
+	}
+	w.timer.Reset(d)
+}
+
+// tick flushes a writer whose checkpoint is due, and retires one that has
+// been idle for writerIdle.
+func (s *Server) tick(w *runWriter) {
+	mu := s.runLock(w.key)
+	mu.Lock()
+	defer mu.Unlock()
+	if w.closed.Load() {
+		return
+	}
+	w.mu.Lock()
+	dirty, since, last := w.dirty, w.dirtySince, w.lastAppend
+	w.mu.Unlock()
+	if dirty > 0 {
+		if wait := s.cfg.FlushInterval - time.Since(since); wait > 0 {
+			s.arm(w, wait)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := s.flush(ctx, w)
+		cancel()
+		if err != nil {
+			s.log.Warn("checkpoint failed; retrying later", "run", w.run, "err", err)
+			s.arm(w, s.cfg.FlushInterval)
+			return
+		}
+	}
+	if wait := writerIdle - time.Since(last); wait > 0 {
+		s.arm(w, wait)
+		return
+	}
+	s.retire(w)
+}
+
+// retire hands a clean writer's state to the cache and forgets the writer.
+// The caller holds the stripe lock.
+func (s *Server) retire(w *runWriter) {
+	if r := w.snapshot(s.now()); r != nil && r.gen != 0 {
+		s.cache.putRun(r)
+	}
+	s.wmu.Lock()
+	if s.writers[w.key] == w {
+		delete(s.writers, w.key)
+	}
+	s.wmu.Unlock()
+	w.close()
+}
+
+// Flush writes every pending checkpoint and retires the writers; the
+// server stays usable. Call it at shutdown, after the HTTP server has
+// stopped taking requests. A checkpoint it cannot write loses nothing (the
+// raw parts are stored): the next load of the run replays them.
+func (s *Server) Flush(ctx context.Context) error {
+	s.wmu.Lock()
+	ws := make([]*runWriter, 0, len(s.writers))
+	for _, w := range s.writers {
+		ws = append(ws, w)
+	}
+	s.wmu.Unlock()
+	var first error
+	for _, w := range ws {
+		mu := s.runLock(w.key)
+		mu.Lock()
+		if err := s.flush(ctx, w); err != nil && first == nil {
+			first = err
+		}
+		s.retire(w)
+		mu.Unlock()
+	}
+	return first
+}
