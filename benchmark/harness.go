@@ -101,7 +101,10 @@ func (h *harness) Close() {
 
 // do sends a request and reads the whole answer; a status other than want
 // is an error.
-func (h *harness) do(ctx context.Context, method, path, token string, body []byte, want int) ([]byte, error) {
+// The load rows ask for gzip as browsers do (acceptEncoding "gzip") and
+// read the answer without decompressing it, as the browser would on its
+// own machine.
+func (h *harness) do(ctx context.Context, method, path, token, acceptEncoding string, body []byte, want int) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -115,6 +118,9 @@ func (h *harness) do(ctx context.Context, method, path, token string, body []byt
 	}
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
@@ -138,7 +144,7 @@ type board struct{ ID, Token string }
 
 func (h *harness) createBoard(ctx context.Context, name string) (board, error) {
 	body, _ := json.Marshal(map[string]string{"name": name})
-	data, err := h.do(ctx, http.MethodPost, "/api/boards", "", body, http.StatusCreated)
+	data, err := h.do(ctx, http.MethodPost, "/api/boards", "", "", body, http.StatusCreated)
 	if err != nil {
 		return board{}, err
 	}
@@ -170,7 +176,7 @@ func (h *harness) upload(ctx context.Context, b board, files []genFile, chunk in
 				return sent, fmt.Errorf("read %s: %w", f.Path, err)
 			}
 			path := fmt.Sprintf("/api/boards/%s/files?run=%s&file=%s&offset=%d", b.ID, url.QueryEscape(runName), url.QueryEscape(f.Name), off)
-			data, err := h.do(ctx, http.MethodPut, path, b.Token, buf[:n], http.StatusOK)
+			data, err := h.do(ctx, http.MethodPut, path, b.Token, "", buf[:n], http.StatusOK)
 			if err != nil {
 				fd.Close()
 				return sent, err
@@ -194,7 +200,7 @@ func scalarPath(id, tag string) string {
 
 // scalarCount queries a scalar series and returns its stats.count.
 func (h *harness) scalarCount(ctx context.Context, id, tag string) (int64, error) {
-	data, err := h.do(ctx, http.MethodGet, scalarPath(id, tag), "", nil, http.StatusOK)
+	data, err := h.do(ctx, http.MethodGet, scalarPath(id, tag), "", "", nil, http.StatusOK)
 	if err != nil {
 		return 0, err
 	}
@@ -239,7 +245,7 @@ func (h *harness) load(ctx context.Context, clients, n int, limit time.Duration,
 					return
 				}
 				t0 := time.Now()
-				_, err := h.do(ctx, http.MethodGet, path(i), "", nil, http.StatusOK)
+				_, err := h.do(ctx, http.MethodGet, path(i), "", "gzip", nil, http.StatusOK)
 				lat[i] = time.Since(t0)
 				if err != nil {
 					once.Do(func() { first = err; cancel() })
@@ -279,7 +285,7 @@ func (h *harness) coldRound(ctx context.Context, clients int, path func(i int) s
 			defer wg.Done()
 			<-start
 			t0 := time.Now()
-			_, errs[i] = h.do(ctx, http.MethodGet, path(i), "", nil, http.StatusOK)
+			_, errs[i] = h.do(ctx, http.MethodGet, path(i), "", "gzip", nil, http.StatusOK)
 			lat[i] = time.Since(t0)
 		}()
 	}

@@ -178,7 +178,7 @@ func (b *bundle) static() http.Handler {
 			return
 		}
 		body := a.body
-		if a.gz != nil && acceptsGzip(r) {
+		if a.gz != nil && AcceptsGzip(r) {
 			h.Set("Content-Encoding", "gzip")
 			body = a.gz
 		}
@@ -190,7 +190,8 @@ func (b *bundle) static() http.Handler {
 	})
 }
 
-func acceptsGzip(r *http.Request) bool {
+// AcceptsGzip reports whether the request's Accept-Encoding takes gzip.
+func AcceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
 		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(q, " ", "") != "q=0" {

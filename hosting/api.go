@@ -1,6 +1,8 @@
 package hosting
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"google.golang.org/protobuf/proto"
 
+	"tbhost/frontend"
 	"tbhost/hosting/hostingpb"
 	"tbhost/sampler"
 )
@@ -34,18 +37,56 @@ func etagOf(c *gin.Context, b *boardMeta, runs ...*runState) string {
 // cachedJSON answers with the encoding of what build returns, cached under
 // the answer's ETag: board-wide answers (tags, runs) and scalar series are
 // asked for by every viewer of a board.
+// A client that takes gzip (every browser) gets the answer gzipped, also
+// cached: a chart's series is hundreds of kilobytes of JSON numbers.
 func (s *Server) cachedJSON(c *gin.Context, etag string, build func() ([]byte, error)) error {
-	body, ok := s.cache.answer(etag)
+	c.Header("Vary", "Accept-Encoding")
+	gz := frontend.AcceptsGzip(c.Request)
+	key := etag
+	if gz {
+		key += ";gzip"
+	}
+	body, ok := s.cache.answer(key)
 	if !ok {
-		var err error
-		if body, err = build(); err != nil {
-			return err
+		raw, ok := s.cache.answer(etag)
+		if !ok {
+			var err error
+			if raw, err = build(); err != nil {
+				return err
+			}
+			s.cache.putAnswer(etag, raw)
 		}
-		s.cache.putAnswer(etag, body)
+		body = raw
+		if gz {
+			body = gzipAnswer(raw)
+			s.cache.putAnswer(key, body)
+		}
+	}
+	if isGzip(body) {
+		c.Header("Content-Encoding", "gzip")
 	}
 	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 	return nil
 }
+
+// minGzip is the smallest answer worth compressing.
+const minGzip = 1 << 10
+
+// gzipAnswer compresses a JSON answer, or returns a small one as it is.
+func gzipAnswer(raw []byte) []byte {
+	if len(raw) < minGzip {
+		return raw
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(raw) / 3)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // a valid level: no error
+	zw.Write(raw)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// isGzip tells a gzipped answer from JSON, which never starts with 0x1f.
+func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
 
 // notModified sets ETag and Cache-Control from the runs' generations and
 // the request, and answers 304 when the client has that version.

@@ -35,7 +35,7 @@ func scalarRun(tb testing.TB, tags, steps int) []byte {
 // the digest) in 8 MiB appends; BenchmarkAppendBaseline reads and
 // CRC-checks the same bytes.
 func BenchmarkAppend(b *testing.B) {
-	data := scalarRun(b, 20, 20000)
+	data := scalarRun(b, 20, 100000)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -49,11 +49,14 @@ func BenchmarkAppend(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		if err := srv.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
 func BenchmarkAppendBaseline(b *testing.B) {
-	data := scalarRun(b, 20, 20000)
+	data := scalarRun(b, 20, 100000)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		r := tfevents.NewReader(bytes.NewReader(data), tfevents.Options{})

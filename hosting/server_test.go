@@ -633,6 +633,35 @@ func TestConcurrentUploadsAndReads(t *testing.T) {
 
 // TestScalarQuery checks the native scalar API on a generated series with
 // a spike: the spike shows at every width.
+type answer struct {
+	*http.Response
+	body []byte
+}
+
+// get fetches url with the Accept-Encoding given (which stops the
+// transport from decompressing the answer itself).
+func get(t *testing.T, url, acceptEncoding string) answer {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", acceptEncoding)
+	if acceptEncoding == "" {
+		req.Header.Set("Accept-Encoding", "identity")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return answer{resp, body}
+}
+
 func TestScalarQuery(t *testing.T) {
 	var buf bytes.Buffer
 	w := tfevents.NewWriter(&buf)
@@ -668,6 +697,41 @@ func TestScalarQuery(t *testing.T) {
 		for _, p := range res.Runs["eval"].Points {
 			if p[1] < 100 || p[1] > 200 {
 				t.Errorf("step %v outside [100, 200]", p[1])
+			}
+		}
+	})
+	t.Run("gzip", func(t *testing.T) {
+		for _, path := range []string{
+			"/api/boards/" + b.ID + "/scalars?run=train&tag=loss&width=1000", // large: gzipped
+			"/api/boards/" + b.ID + "/runs",                                  // small: as it is
+		} {
+			plain := get(t, a.base+path, "")
+			for range 2 { // built, then from the cache
+				zipped := get(t, a.base+path, "gzip")
+				if got := zipped.Header.Get("Vary"); got != "Accept-Encoding" {
+					t.Errorf("%s: Vary %q", path, got)
+				}
+				body := zipped.body
+				if zipped.Header.Get("Content-Encoding") == "gzip" {
+					zr, err := gzip.NewReader(bytes.NewReader(body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if body, err = io.ReadAll(zr); err != nil {
+						t.Fatal(err)
+					}
+					if len(zipped.body)*2 > len(plain.body) {
+						t.Errorf("%s: gzip takes %d bytes to %d", path, len(plain.body), len(zipped.body))
+					}
+				} else if len(plain.body) >= 1024 {
+					t.Errorf("%s: %d bytes sent without gzip to a client that takes it", path, len(plain.body))
+				}
+				if !bytes.Equal(body, plain.body) {
+					t.Errorf("%s: the gzipped answer differs from the plain one", path)
+				}
+			}
+			if plain.Header.Get("Content-Encoding") != "" {
+				t.Errorf("%s: Content-Encoding %q to a client that asked for none", path, plain.Header.Get("Content-Encoding"))
 			}
 		}
 	})
