@@ -30,8 +30,16 @@ import (
 // back from a key, by the checkpoint written at the file's first append).
 
 // writerIdle is how long a writer with nothing to write waits for the next
-// append before it hands its state to the cache and goes.
-const writerIdle = 30 * time.Second
+// append before it hands its state to the cache and goes: 30 s on a store
+// only this server writes; on a shared one, FlushInterval or the cache TTL
+// (the longer), as readers here see the writer's state, not another
+// server's appends to the run.
+func (s *Server) writerIdle() time.Duration {
+	if s.cfg.CacheTTL > time.Hour {
+		return 30 * time.Second
+	}
+	return max(s.cfg.FlushInterval, s.cfg.CacheTTL)
+}
 
 // runWriter is the state of a run this server appends to. Appends, flushes
 // and retirement hold the run's stripe lock (Server.runLock); mu guards
@@ -303,7 +311,7 @@ func (s *Server) tick(w *runWriter) {
 			return
 		}
 	}
-	if wait := writerIdle - time.Since(last); wait > 0 {
+	if wait := s.writerIdle() - time.Since(last); wait > 0 {
 		s.arm(w, wait)
 		return
 	}
