@@ -126,7 +126,15 @@ func (h *harness) do(ctx context.Context, method, path, token, acceptEncoding st
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(resp.Body)
+	var data []byte
+	if resp.StatusCode == want && acceptEncoding == "gzip" {
+		// A load row: read the answer through, keep nothing (the harness
+		// shares the machine with the server: its garbage would be the
+		// server's GC work).
+		_, err = io.Copy(io.Discard, resp.Body)
+	} else {
+		data, err = io.ReadAll(resp.Body)
+	}
 	resp.Body.Close()
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)

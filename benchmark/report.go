@@ -290,7 +290,9 @@ func (r *Report) Markdown() string {
 - **Scalar query**: ` + "`GET /api/boards/<id>/scalars?run&tag&width=1000`" + ` cycling over
   the scalar tags, from 1, 16 and 64 concurrent clients on kept-alive
   connections, each asking for gzip as browsers do and reading the whole
-  answer as sent (a browser decompresses on its own machine), at most ` + fmt.Sprint(r.Config.Requests) + ` queries and ` + r.Config.RowTimeout.String() + ` per row. Warm: a
+  answer as sent (a browser decompresses on its own machine) into a
+  reused buffer (client and server share the process: the client's
+  garbage would be the server's GC work), at most ` + fmt.Sprint(r.Config.Requests) + ` queries and ` + r.Config.RowTimeout.String() + ` per row. Warm: a
   server configured as ` + "`tbhost serve --data`" + ` configures it (a store only it
   writes: cached digests never expire), after one query per tag. Warm with a
   2 s TTL: the cache TTL of servers sharing a bucket, after which a request
