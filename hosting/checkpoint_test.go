@@ -1,6 +1,7 @@
 package hosting_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"tbhost/hosting"
 	"tbhost/hosting/hostingpb"
+	"tbhost/tfevents"
 )
 
 // checkpointed sums, over a board's stored digests, the raw bytes each
@@ -205,4 +207,54 @@ func TestDeleteWhileWriting(t *testing.T) {
 	if len(keys) > 0 {
 		t.Errorf("a deleted board left objects: %s", strings.Join(keys, ", "))
 	}
+}
+
+// TestTwoServersOneRun uploads each file through two servers on one store
+// in turn, a chunk each, as a load balancer without affinity would: every
+// chunk lands (each server catches up on the other's appends by replaying
+// them), and after both write their checkpoints the board is the one a
+// single server makes.
+func TestTwoServersOneRun(t *testing.T) {
+	dir := severalFiles(t)
+	ref := startServer(t, hosting.NewMemStore())
+	rb := ref.create("reference")
+	want := ref.upload(rb, dir, 1200)
+	wantTags := ref.tags(rb.ID)
+
+	store := hosting.NewMemStore()
+	sa, a := startWith(t, hosting.Config{Store: store})
+	sb, b := startWith(t, hosting.Config{Store: store})
+	board := a.create("shared")
+	servers := []api{a, b}
+	runs, err := tfevents.WalkLogDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	turn := 0
+	for _, r := range runs {
+		for _, f := range r.Files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off := 0; off < len(data); off += 1200 {
+				end := min(off+1200, len(data))
+				servers[turn%2].json("PUT", filePath(board.ID, r.Name, filepath.Base(f), int64(off)), board.Token, bytes.NewReader(data[off:end]), 200, nil)
+				turn++
+			}
+		}
+	}
+	for _, s := range []*hosting.Server{sa, sb} {
+		if err := s.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, all := checkpointed(t, store, board.ID), total(want); got != all {
+		t.Errorf("the checkpoints hold %d of %d bytes", got, all)
+	}
+	third := startServer(t, store)
+	if got := third.tags(board.ID); !equalJSON(got, wantTags) {
+		t.Errorf("tags differ from a single server's:\n got %v\nwant %v", got, wantTags)
+	}
+	sameFiles(t, third.rawExport(board.ID), want)
 }
