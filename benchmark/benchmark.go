@@ -278,6 +278,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	logf("ingest in process: %s", r.InProcess)
+	if r.StoreWrite, err = storeWrite(ctx, store, gen.Files, cfg.Chunk); err != nil {
+		return nil, err
+	}
+	logf("store write: %s", r.StoreWrite)
 
 	// Digest size against raw size.
 	if r.DigestBytes, err = sumObjects(ctx, store, "boards/"+fb.ID+"/digest/"); err != nil {
@@ -503,39 +507,36 @@ func ingestInProcess(ctx context.Context, files []genFile, chunk int) (Throughpu
 	if err != nil {
 		return Throughput{}, err
 	}
-	var t Throughput
-	buf := make([]byte, chunk)
 	start := time.Now()
-	for _, f := range files {
-		fd, err := os.Open(f.Path)
-		if err != nil {
-			return t, err
+	n, err := eachChunk(files, chunk, math.MaxInt64, func(f genFile, off int64, p []byte) error {
+		if _, err := srv.Append(ctx, "inprocess", runName, f.Name, off, p); err != nil {
+			return fmt.Errorf("append %s at %d: %w", f.Name, off, err)
 		}
-		for off := int64(0); ; {
-			n, err := io.ReadFull(fd, buf)
-			if n > 0 {
-				if _, aerr := srv.Append(ctx, "inprocess", runName, filepath.Base(f.Path), off, buf[:n]); aerr != nil {
-					fd.Close()
-					return t, fmt.Errorf("append %s at %d: %w", f.Path, off, aerr)
-				}
-				off += int64(n)
-				t.Bytes += int64(n)
-			}
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				break
-			}
-			if err != nil {
-				fd.Close()
-				return t, fmt.Errorf("read %s: %w", f.Path, err)
-			}
+		return nil
+	})
+	if err == nil {
+		err = srv.Flush(ctx)
+	}
+	return Throughput{Bytes: n, Duration: time.Since(start)}, err
+}
+
+// storeWrite writes the files to the store in chunks, as raw parts are
+// written, then deletes them.
+func storeWrite(ctx context.Context, store hosting.Store, files []genFile, chunk int) (Throughput, error) {
+	var keys []string
+	start := time.Now()
+	n, err := eachChunk(files, chunk, math.MaxInt64, func(f genFile, off int64, p []byte) error {
+		key := fmt.Sprintf("bench-write/%s/%020d", f.Name, off)
+		keys = append(keys, key)
+		return store.Put(ctx, key, p)
+	})
+	t := Throughput{Bytes: n, Duration: time.Since(start)}
+	for _, k := range keys {
+		if derr := store.Delete(ctx, k); err == nil {
+			err = derr
 		}
-		fd.Close()
 	}
-	if err := srv.Flush(ctx); err != nil {
-		return t, err
-	}
-	t.Duration = time.Since(start)
-	return t, nil
+	return t, err
 }
 
 // dropRaw is a store that keeps everything but raw parts, which it drops.

@@ -38,6 +38,9 @@ func TestSuiteTiny(t *testing.T) {
 	if r.InProcess.Bytes != g.Bytes || r.InProcess.MBps() <= 0 {
 		t.Errorf("ingest in process: %v of %d bytes", r.InProcess, g.Bytes)
 	}
+	if r.StoreWrite.Bytes != g.Bytes || r.StoreWrite.MBps() <= 0 {
+		t.Errorf("store write: %v of %d bytes", r.StoreWrite, g.Bytes)
+	}
 	if r.FirstQueryCount != g.Steps || r.FirstQuery <= 0 {
 		t.Errorf("first query after %v counted %d values, want %d", r.FirstQuery, r.FirstQueryCount, g.Steps)
 	}
@@ -55,7 +58,7 @@ func TestSuiteTiny(t *testing.T) {
 	if r.DigestBytes <= 0 || r.ColdLoadHeap == 0 {
 		t.Errorf("digest %d bytes, cold load %d bytes of heap", r.DigestBytes, r.ColdLoadHeap)
 	}
-	wantRows := []string{RowIngest, RowInProcess, RowMemSmall, RowMemFull, RowMaxRSS, RowFirstQuery}
+	wantRows := []string{RowIngest, RowInProcess, RowStoreWrite, RowMemSmall, RowMemFull, RowMaxRSS, RowFirstQuery}
 	for _, mode := range []string{ModeWarm, ModeCold} {
 		for _, c := range Concurrency {
 			wantRows = append(wantRows, LatencyRowName(mode, c))

@@ -167,6 +167,24 @@ func (h *harness) createBoard(ctx context.Context, name string) (board, error) {
 // bytes, stopping after limit bytes in all (the last file sent may be cut
 // short). It returns the bytes sent.
 func (h *harness) upload(ctx context.Context, b board, files []genFile, chunk int, limit int64) (int64, error) {
+	return eachChunk(files, chunk, limit, func(f genFile, off int64, p []byte) error {
+		path := fmt.Sprintf("/api/boards/%s/files?run=%s&file=%s&offset=%d", b.ID, url.QueryEscape(runName), url.QueryEscape(f.Name), off)
+		data, err := h.do(ctx, http.MethodPut, path, b.Token, "", p, http.StatusOK)
+		if err != nil {
+			return err
+		}
+		var res struct{ Size int64 }
+		if err := json.Unmarshal(data, &res); err != nil || res.Size != off+int64(len(p)) {
+			return fmt.Errorf("upload %s at %d: the server holds %d bytes, want %d (%s)", f.Name, off, res.Size, off+int64(len(p)), data)
+		}
+		return nil
+	})
+}
+
+// eachChunk reads the files in order, in pieces of chunk bytes, until
+// limit bytes, and gives each piece to do (which must not keep it). It
+// returns the bytes given.
+func eachChunk(files []genFile, chunk int, limit int64, do func(f genFile, off int64, p []byte) error) (int64, error) {
 	buf := make([]byte, chunk)
 	var sent int64
 	for _, f := range files {
@@ -183,16 +201,9 @@ func (h *harness) upload(ctx context.Context, b board, files []genFile, chunk in
 				fd.Close()
 				return sent, fmt.Errorf("read %s: %w", f.Path, err)
 			}
-			path := fmt.Sprintf("/api/boards/%s/files?run=%s&file=%s&offset=%d", b.ID, url.QueryEscape(runName), url.QueryEscape(f.Name), off)
-			data, err := h.do(ctx, http.MethodPut, path, b.Token, "", buf[:n], http.StatusOK)
-			if err != nil {
+			if err := do(f, off, buf[:n]); err != nil {
 				fd.Close()
 				return sent, err
-			}
-			var res struct{ Size int64 }
-			if err := json.Unmarshal(data, &res); err != nil || res.Size != off+int64(n) {
-				fd.Close()
-				return sent, fmt.Errorf("upload %s at %d: the server holds %d bytes, want %d (%s)", f.Name, off, res.Size, off+int64(n), data)
 			}
 			off += int64(n)
 			sent += int64(n)

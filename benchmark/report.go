@@ -19,6 +19,9 @@ type Report struct {
 	// store that keeps no raw bytes: parsing, sampling and checkpoints
 	// without HTTP or disk, the ceiling of Ingest on this machine.
 	InProcess Throughput
+	// StoreWrite is the same chunks written to the store as objects (with
+	// the dir store's fsync): the raw parts' share of an ingest.
+	StoreWrite Throughput
 	// Memory has the size/4 phase, then the whole-run phase.
 	Memory []MemoryPhase
 	// MaxRSS is getrusage's ru_maxrss: the peak RSS of the whole process
@@ -134,6 +137,7 @@ type Row struct {
 const (
 	RowIngest     = "Ingest throughput"
 	RowInProcess  = "Ingest in process (no HTTP, no disk)"
+	RowStoreWrite = "Store write of the same bytes"
 	RowMemSmall   = "Peak memory ingesting size/4"
 	RowMemFull    = "Peak memory ingesting size"
 	RowMaxRSS     = "Process maxrss (getrusage)"
@@ -170,6 +174,12 @@ func (r *Report) Rows() []Row {
 			fmt.Sprintf("%.0f MB/s (%s in %.1f s); ingest over HTTP reaches %.2f of it", r.InProcess.MBps(), mb(r.InProcess.Bytes), r.InProcess.Duration.Seconds(), ratio(r.Ingest.MBps(), r.InProcess.MBps())),
 			fmt.Sprintf("read + CRC: %.0f MB/s", r.ReadCRC.MBps()),
 			fmt.Sprintf("%.2f", ratio(r.InProcess.MBps(), r.ReadCRC.MBps())), "", ""})
+	}
+	if r.StoreWrite.Bytes > 0 {
+		rows = append(rows, Row{RowStoreWrite,
+			fmt.Sprintf("%.0f MB/s (%s in %.1f s); ingest over HTTP reaches %.2f of it", r.StoreWrite.MBps(), mb(r.StoreWrite.Bytes), r.StoreWrite.Duration.Seconds(), ratio(r.Ingest.MBps(), r.StoreWrite.MBps())),
+			fmt.Sprintf("read + CRC: %.0f MB/s", r.ReadCRC.MBps()),
+			fmt.Sprintf("%.2f", ratio(r.StoreWrite.MBps(), r.ReadCRC.MBps())), "", ""})
 	}
 	if len(r.Memory) == 2 {
 		s, f := r.Memory[0], r.Memory[1]
@@ -276,6 +286,10 @@ func (r *Report) Markdown() string {
   ingest without HTTP or disk, so the ceiling of the row above on this
   machine. Its ratio to read + CRC is what decoding every event and
   sampling every value costs.
+- **Store write**: the same chunks written to the store under the
+  server as objects, one after another (the directory store writes a
+  temporary file, fsyncs it and renames it), then deleted: what storing
+  the raw parts costs, which an ingest overlaps with parsing.
 - **Peak memory**: heap in use (runtime/metrics heap objects + unused, sampled
   every 5 ms) and RSS (the kernel's VmHWM, reset through
   ` + "`/proc/self/clear_refs`" + ` at the start of each phase, else sampled from
