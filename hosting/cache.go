@@ -97,6 +97,13 @@ func (c *cache) run(key string, now time.Time) (*runState, bool) {
 	return nil, false
 }
 
+// hit counts a run state found in memory elsewhere (a writer's).
+func (c *cache) hit() {
+	c.mu.Lock()
+	c.stats.Hits++
+	c.mu.Unlock()
+}
+
 func (c *cache) putRun(r *runState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

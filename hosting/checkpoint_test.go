@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -257,4 +257,59 @@ func TestTwoServersOneRun(t *testing.T) {
 		t.Errorf("tags differ from a single server's:\n got %v\nwant %v", got, wantTags)
 	}
 	sameFiles(t, third.rawExport(board.ID), want)
+}
+
+// TestWritersStayWithinCacheBytes uploads many runs through a server whose
+// memory budget holds one run's state: the writers of the runs uploaded
+// before are checkpointed and retired, and nothing is lost.
+func TestWritersStayWithinCacheBytes(t *testing.T) {
+	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
+	ref := startServer(t, hosting.NewMemStore())
+	rb := ref.create("reference")
+	ref.upload(rb, dir, 900)
+	wantTags := ref.tags(rb.ID)
+	if len(wantTags) < 3 {
+		t.Fatalf("the fixture has %d runs: too few to test", len(wantTags))
+	}
+
+	store := hosting.NewMemStore()
+	srv, a := startWith(t, hosting.Config{Store: store, CacheBytes: 1 << 10, FlushInterval: time.Hour})
+	b := a.create("tight")
+	sent := a.upload(b, dir, 900)
+	if st := srv.WriterStats(); st.Writers != 1 {
+		t.Errorf("%d writers (%d bytes) after uploading %d runs within a 1 KiB budget; want only the last", st.Writers, st.Bytes, len(wantTags))
+	}
+	if got := a.tags(b.ID); !equalJSON(got, wantTags) {
+		t.Errorf("tags differ from the reference")
+	}
+	// Every run but the last is checkpointed in full.
+	ctx := context.Background()
+	objs, err := store.List(ctx, "boards/"+b.ID+"/digest/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := 0
+	for _, o := range objs {
+		raw, _, err := store.Get(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d hostingpb.Digest
+		if err := proto.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		whole := true
+		for name, f := range d.Files {
+			whole = whole && f.Size == int64(len(sent[pathJoin(d.Run, name)]))
+		}
+		if whole {
+			full++
+		}
+	}
+	if full < len(objs)-1 {
+		t.Errorf("%d of %d runs are checkpointed in full; want all but the one being written", full, len(objs))
+	}
+	if got := startServer(t, store).tags(b.ID); !equalJSON(got, wantTags) {
+		t.Errorf("a second server's tags differ from the reference")
+	}
 }

@@ -110,7 +110,15 @@ func (s *Server) Append(ctx context.Context, id, run, file string, offset int64,
 	key := digestKey(id, run)
 	mu := s.runLock(key)
 	mu.Lock()
-	defer mu.Unlock()
+	res, err := s.appendLocked(ctx, id, run, key, file, offset, data)
+	mu.Unlock()
+	if err == nil {
+		s.trimWriters() // with no stripe lock held
+	}
+	return res, err
+}
+
+func (s *Server) appendLocked(ctx context.Context, id, run, key, file string, offset int64, data []byte) (*AppendResult, error) {
 	for attempt := 0; ; attempt++ {
 		w, err := s.openWriter(ctx, id, run, key, attempt > 0)
 		if err != nil {
@@ -178,6 +186,8 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 	}
 	w.dirty += max(int64(len(fresh)), 1)
 	w.lastAppend = now
+	w.used.Store(now.UnixNano())
+	w.size.Store(int64(w.s.SizeBytes()) + int64(len(fs.Pending)))
 	w.pubFresh = false
 	res := resultOf(w.run, file, fs, values)
 	res.Warnings = append(res.Warnings, fs.Warnings[warned:]...)
@@ -330,6 +340,7 @@ func (s *Server) loadRun(ctx context.Context, key string, fresh bool) (*runState
 	}
 	if w := s.writerOf(key); w != nil {
 		if r := w.snapshot(s.now()); r != nil {
+			s.cache.hit()
 			return r, nil
 		}
 	}

@@ -34,6 +34,7 @@ func (m *promMetrics) StoreError(op string) { m.storeErr.WithLabelValues(op).Inc
 type cacheCollector struct {
 	s                             *Server
 	hits, misses, evictions, size *prometheus.Desc
+	writers, writerBytes          *prometheus.Desc
 }
 
 func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -41,6 +42,8 @@ func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.misses
 	ch <- c.evictions
 	ch <- c.size
+	ch <- c.writers
+	ch <- c.writerBytes
 }
 
 func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
@@ -49,6 +52,9 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.misses, prometheus.CounterValue, float64(st.Misses))
 	ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(st.Evictions))
 	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(st.Bytes))
+	ws := c.s.WriterStats()
+	ch <- prometheus.MustNewConstMetric(c.writers, prometheus.GaugeValue, float64(ws.Writers))
+	ch <- prometheus.MustNewConstMetric(c.writerBytes, prometheus.GaugeValue, float64(ws.Bytes))
 }
 
 // EnableOps adds what an operator needs: /metrics (Prometheus), /healthz
@@ -64,10 +70,12 @@ func (s *Server) EnableOps() {
 		storeErr: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tbhost_store_errors_total", Help: "Store operations that failed."}, []string{"op"}),
 	}
 	cc := &cacheCollector{s: s,
-		hits:      prometheus.NewDesc("tbhost_cache_hits_total", "Digest cache hits.", nil, nil),
-		misses:    prometheus.NewDesc("tbhost_cache_misses_total", "Digest cache misses.", nil, nil),
-		evictions: prometheus.NewDesc("tbhost_cache_evictions_total", "Digests evicted from the cache.", nil, nil),
-		size:      prometheus.NewDesc("tbhost_cache_bytes", "Bytes of decoded digests in the cache.", nil, nil),
+		hits:        prometheus.NewDesc("tbhost_cache_hits_total", "Run states found in memory (the cache, or the writer of a run being uploaded).", nil, nil),
+		misses:      prometheus.NewDesc("tbhost_cache_misses_total", "Digest cache misses.", nil, nil),
+		evictions:   prometheus.NewDesc("tbhost_cache_evictions_total", "Digests evicted from the cache.", nil, nil),
+		size:        prometheus.NewDesc("tbhost_cache_bytes", "Bytes of decoded digests in the cache.", nil, nil),
+		writers:     prometheus.NewDesc("tbhost_writers", "Runs this server is appending to (their states are held in memory).", nil, nil),
+		writerBytes: prometheus.NewDesc("tbhost_writer_bytes", "Bytes of the states of the runs being appended to.", nil, nil),
 	}
 	reg.MustRegister(m.requests, m.latency, m.bytes, m.values, m.storeErr, cc,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -57,9 +58,10 @@ type Server struct {
 	locks [256]sync.Mutex // striped by run (runLock)
 	loads singleflight.Group
 	// writers holds the runs this server appends to (writer.go).
-	wmu     sync.Mutex
-	writers map[string]*runWriter
-	router  *gin.Engine
+	wmu      sync.Mutex
+	writers  map[string]*runWriter
+	trimming atomic.Bool
+	router   *gin.Engine
 	// Metrics observes ingest and store errors (nil: none).
 	Metrics Metrics
 	// observe, when set (EnableOps), wraps every request.

@@ -1,8 +1,10 @@
 package hosting
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +60,8 @@ type runWriter struct {
 
 	pub    atomic.Pointer[runState] // the last snapshot given to readers
 	closed atomic.Bool              // dropped: readers must load the run elsewhere
+	size   atomic.Int64             // bytes of the state, as of the last append
+	used   atomic.Int64             // time of the last append, Unix ns
 
 	timer *time.Timer // flushes and retires; set under the stripe lock
 }
@@ -321,7 +325,14 @@ func (s *Server) tick(w *runWriter) {
 // retire hands a clean writer's state to the cache and forgets the writer.
 // The caller holds the stripe lock.
 func (s *Server) retire(w *runWriter) {
-	if r := w.snapshot(s.now()); r != nil && r.gen != 0 {
+	w.mu.Lock()
+	if !w.pubFresh && !w.closed.Load() {
+		// The writer's own state, as nothing changes it after this.
+		w.pub.Store(newRunState(w.key, w.gen, w.d, w.s, s.now()))
+		w.pubFresh = true
+	}
+	w.mu.Unlock()
+	if r := w.pub.Load(); r != nil && r.gen != 0 && !w.closed.Load() {
 		s.cache.putRun(r)
 	}
 	s.wmu.Lock()
@@ -354,4 +365,64 @@ func (s *Server) Flush(ctx context.Context) error {
 		mu.Unlock()
 	}
 	return first
+}
+
+// trimWriters checkpoints and retires the writers appended to longest ago
+// while the writers' states hold more than Config.CacheBytes, so that a
+// board of many big runs uploaded at once stays within memory: their
+// states move to the cache, which evicts. One trim runs at a time; the
+// caller holds no stripe lock.
+func (s *Server) trimWriters() {
+	if !s.trimming.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.trimming.Store(false)
+	s.wmu.Lock()
+	var total int64
+	ws := make([]*runWriter, 0, len(s.writers))
+	for _, w := range s.writers {
+		total += w.size.Load()
+		ws = append(ws, w)
+	}
+	s.wmu.Unlock()
+	if total <= s.cfg.CacheBytes {
+		return
+	}
+	slices.SortFunc(ws, func(a, b *runWriter) int { return cmp.Compare(a.used.Load(), b.used.Load()) })
+	for _, w := range ws[:len(ws)-1] { // the newest stays: it is being written
+		if total <= s.cfg.CacheBytes {
+			return
+		}
+		mu := s.runLock(w.key)
+		mu.Lock()
+		if !w.closed.Load() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			err := s.flush(ctx, w)
+			cancel()
+			if err != nil {
+				s.log.Warn("checkpoint failed; retrying later", "run", w.run, "err", err)
+			} else {
+				s.retire(w)
+				total -= w.size.Load()
+			}
+		}
+		mu.Unlock()
+	}
+}
+
+// WriterStats reports the runs this server is appending to.
+type WriterStats struct {
+	Writers int
+	Bytes   int64
+}
+
+// WriterStats reports the writers' count and the bytes of their states.
+func (s *Server) WriterStats() WriterStats {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	st := WriterStats{Writers: len(s.writers)}
+	for _, w := range s.writers {
+		st.Bytes += w.size.Load()
+	}
+	return st
 }
