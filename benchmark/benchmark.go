@@ -458,7 +458,7 @@ func readCRC(files []genFile) (Throughput, error) {
 }
 
 func sumObjects(ctx context.Context, st hosting.Store, prefix string) (int64, error) {
-	objs, err := st.List(ctx, prefix)
+	objs, err := st.List(ctx, prefix, "")
 	if err != nil {
 		return 0, err
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -33,33 +32,6 @@ func TestScalarSeriesJSON(t *testing.T) {
 			json.Unmarshal(want, &w)
 			if !reflect.DeepEqual(g, w) {
 				t.Errorf("got  %s\nwant %s", got, want)
-			}
-		})
-	}
-}
-
-// TestNameOfSegment: file names are read back from store keys, except
-// those too long to keep (hashed), which must never be misread.
-func TestNameOfSegment(t *testing.T) {
-	tests := []struct {
-		name string
-		back bool
-	}{
-		{"events.out.tfevents.1616760637.host.1", true},
-		{".hidden", true},
-		{"spaces and ü %25 ~tilde", true},
-		{"a~0123456789abcdef0123456789abcdef", false}, // looks hashed: not trusted
-		{strings.Repeat("long-host-name.", 12), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			seg := escapeSegment(tt.name)
-			got, ok := nameOfSegment(seg)
-			if ok != tt.back || ok && got != tt.name {
-				t.Errorf("nameOfSegment(%q) = %q, %v; want %q, %v", seg, got, ok, tt.name, tt.back)
-			}
-			if hashedSegment(seg) == tt.back {
-				t.Errorf("hashedSegment(%q) = %v", seg, !tt.back)
 			}
 		})
 	}

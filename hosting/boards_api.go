@@ -180,7 +180,7 @@ func (s *Server) deleteBoard(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	objs, err := s.store.List(ctx, boardPrefix(b.ID))
+	objs, err := s.store.List(ctx, boardPrefix(b.ID), "")
 	if err != nil {
 		return fmt.Errorf("list board %s: %w", b.ID, err)
 	}

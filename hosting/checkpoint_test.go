@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 func checkpointed(t *testing.T, st hosting.Store, id string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	objs, err := st.List(ctx, "boards/"+id+"/digest/")
+	objs, err := st.List(ctx, "boards/"+id+"/digest/", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestCheckpointLagIsReplayed(t *testing.T) {
 }
 
 // severalFiles returns a log dir whose one run has several event files,
-// one with a name too long to read back from a store key.
+// one with a name too long to keep whole in a store key.
 func severalFiles(t *testing.T) string {
 	t.Helper()
 	src := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer", "tests", "tensorboard_runs")
@@ -119,9 +120,8 @@ func severalFiles(t *testing.T) string {
 	if err := os.Mkdir(run, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// In upload (name) order: the first file makes the run (and its
-	// checkpoint); the second has the long name; the third is found by a
-	// replay only.
+	// In upload (name) order; the second has a name too long for a store
+	// key segment (its key holds a hash).
 	names := []string{"events.out.tfevents.1616760637.a.1",
 		"events.out.tfevents.1616760638." + strings.Repeat("long-host-name.", 10) + "2",
 		"events.out.tfevents.1616760639.c.3"}
@@ -196,7 +196,7 @@ func TestDeleteWhileWriting(t *testing.T) {
 	if err := srv.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	objs, err := store.List(context.Background(), "boards/"+b.ID+"/")
+	objs, err := store.List(context.Background(), "boards/"+b.ID+"/", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestWritersStayWithinCacheBytes(t *testing.T) {
 	}
 	// Every run but the last is checkpointed in full.
 	ctx := context.Background()
-	objs, err := store.List(ctx, "boards/"+b.ID+"/digest/")
+	objs, err := store.List(ctx, "boards/"+b.ID+"/digest/", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,5 +311,50 @@ func TestWritersStayWithinCacheBytes(t *testing.T) {
 	}
 	if got := startServer(t, store).tags(b.ID); !equalJSON(got, wantTags) {
 		t.Errorf("a second server's tags differ from the reference")
+	}
+}
+
+// countingStore counts the objects its List calls return.
+type countingStore struct {
+	hosting.Store
+	listed atomic.Int64
+}
+
+func (c *countingStore) List(ctx context.Context, prefix, start string) ([]hosting.ObjectInfo, error) {
+	objs, err := c.Store.List(ctx, prefix, start)
+	c.listed.Add(int64(len(objs)))
+	return objs, err
+}
+
+// TestReplayListsOnlyTheLag: a run uploaded in many small appends (as
+// --watch does for days) holds many raw parts; loading it lists only the
+// parts past its checkpoint, not all of them.
+func TestReplayListsOnlyTheLag(t *testing.T) {
+	data := scalarRun(t, 3, 2000)
+	store := hosting.NewMemStore()
+	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
+	b := a.create("watched")
+	const chunk = 500
+	put := func(from, to int) {
+		for off := from; off < to; off += chunk {
+			end := min(off+chunk, len(data))
+			a.json("PUT", filePath(b.ID, "train", "events.out.tfevents.1", int64(off)), b.Token, bytes.NewReader(data[off:end]), 200, nil)
+		}
+	}
+	half := len(data) / 2 / chunk * chunk
+	put(0, half)
+	if err := srv.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	put(half, half+3*chunk) // three appends past the checkpoint
+	wantTags := a.tags(b.ID)
+
+	cs := &countingStore{Store: store}
+	second := startServer(t, cs)
+	if got := second.tags(b.ID); !equalJSON(got, wantTags) {
+		t.Errorf("tags after replay differ")
+	}
+	if parts := half / chunk; cs.listed.Load() > 8 {
+		t.Errorf("loading the run listed %d objects; the run has %d parts before its checkpoint and 3 after", cs.listed.Load(), parts)
 	}
 }

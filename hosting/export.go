@@ -29,7 +29,7 @@ type rawPart struct {
 // bytes, in offset order, each trimmed so that parts never overlap.
 func (s *Server) rawParts(ctx context.Context, id, run, file string, size int64) ([]rawPart, error) {
 	prefix := rawFilePrefix(id, run, file)
-	objs, err := s.store.List(ctx, prefix)
+	objs, err := s.store.List(ctx, prefix, "")
 	if err != nil {
 		s.storeError("list")
 		return nil, fmt.Errorf("list raw parts of %s/%s: %w", run, file, err)

@@ -130,11 +130,11 @@ func (s *randomStore) Open(ctx context.Context, key string, off int64) (io.ReadC
 	return s.Store.Open(ctx, key, off)
 }
 
-func (s *randomStore) List(ctx context.Context, prefix string) ([]hosting.ObjectInfo, error) {
+func (s *randomStore) List(ctx context.Context, prefix, start string) ([]hosting.ObjectInfo, error) {
 	if err := s.read(ctx, prefix); err != nil {
 		return nil, err
 	}
-	return s.Store.List(ctx, prefix)
+	return s.Store.List(ctx, prefix, start)
 }
 
 // retryStats counts what a retrying upload met.

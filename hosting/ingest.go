@@ -193,9 +193,9 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 	res.Warnings = append(res.Warnings, fs.Warnings[warned:]...)
 	w.mu.Unlock()
 
-	// Replays find a new file by its raw parts' key, unless its name is
-	// too long to read back from the key: then the checkpoint must name it.
-	if err := s.afterAppend(ctx, w, newFile && hashedSegment(escapeSegment(file))); err != nil {
+	// Replays look for the parts of the files the checkpoint names: a new
+	// file is checkpointed at once.
+	if err := s.afterAppend(ctx, w, newFile); err != nil {
 		return nil, err
 	}
 	if s.Metrics != nil {
@@ -276,11 +276,6 @@ func ingest(d *hostingpb.Digest, fs *hostingpb.FileState, sr *sampler.Run, fresh
 	fs.Pending = pending
 	fs.Parsed = start + st.Offset
 	return values
-}
-
-func validFile(name string) bool {
-	_, err := CleanFile(name)
-	return err == nil
 }
 
 // addValue puts one decoded value into the run's sampler state.
@@ -396,36 +391,22 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 
 // replay parses into d and sr the raw parts stored past d's checkpoint:
 // appends whose checkpoint was not written yet (or never will be, if their
-// server died). It returns the bytes replayed.
+// server died). It lists each file's parts from the checkpoint's offset on
+// (a live run of a week holds a hundred thousand parts per file; the store
+// skips those below). It returns the bytes replayed.
 func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr *sampler.Run) (int64, error) {
-	if len(d.Files) == 0 {
-		return 0, nil
-	}
 	id := boardOfKey(key)
-	objs, err := s.store.List(ctx, rawRunPrefix(id, d.Run))
-	if err != nil {
-		s.storeError("list")
-		return 0, fmt.Errorf("list raw parts of run %q: %w", d.Run, err)
-	}
-	// Files the checkpoint does not know yet, found by their first part.
-	runPrefix := rawRunPrefix(id, d.Run)
-	for _, o := range objs {
-		seg, rest, _ := strings.Cut(strings.TrimPrefix(o.Key, runPrefix), "/")
-		if rest != fmt.Sprintf("%020d", 0) {
-			continue
-		}
-		if name, ok := nameOfSegment(seg); ok && d.Files[name] == nil && validFile(name) {
-			d.Files[name] = &hostingpb.FileState{}
-		}
-	}
 	var n int64
 	for _, name := range slices.Sorted(maps.Keys(d.Files)) {
 		fs := d.Files[name]
-		for _, p := range partsOf(objs, rawFilePrefix(id, d.Run, name)) {
-			if p.off+p.len <= fs.Size {
-				continue
-			}
-			if p.off > fs.Size {
+		prefix := rawFilePrefix(id, d.Run, name)
+		objs, err := s.store.List(ctx, prefix, rawPartKey(id, d.Run, name, fs.Size))
+		if err != nil {
+			s.storeError("list")
+			return 0, fmt.Errorf("list raw parts of %s/%s: %w", d.Run, name, err)
+		}
+		for _, p := range partsOf(objs, prefix) {
+			if p.off != fs.Size {
 				break // bytes are missing: parse no further than the store holds
 			}
 			data, _, err := s.store.Get(ctx, p.key)
@@ -433,13 +414,9 @@ func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 				s.storeError("get")
 				return 0, fmt.Errorf("read raw part %s: %w", p.key, err)
 			}
-			if int64(len(data)) <= fs.Size-p.off {
-				continue
-			}
-			fresh := data[fs.Size-p.off:]
-			ingest(d, fs, sr, fresh)
-			fs.Size += int64(len(fresh))
-			n += int64(len(fresh))
+			ingest(d, fs, sr, data)
+			fs.Size += int64(len(data))
+			n += int64(len(data))
 		}
 	}
 	return n, nil
@@ -484,7 +461,7 @@ func (s *Server) runKeys(ctx context.Context, id string) ([]string, error) {
 	if ok {
 		return keys, nil
 	}
-	objs, err := s.store.List(ctx, digestPrefix(id))
+	objs, err := s.store.List(ctx, digestPrefix(id), "")
 	if err != nil {
 		s.storeError("list")
 		return nil, fmt.Errorf("list runs of board %s: %w", id, err)

@@ -98,32 +98,6 @@ func escapeSegment(s string) string {
 	return prefix + "~" + hex.EncodeToString(h[:16])
 }
 
-// nameOfSegment reverses escapeSegment, for a segment that is not a hash.
-func nameOfSegment(seg string) (string, bool) {
-	if hashedSegment(seg) {
-		return "", false
-	}
-	name, err := url.PathUnescape(seg)
-	if err != nil || escapeSegment(name) != seg {
-		return "", false
-	}
-	return name, true
-}
-
-// hashedSegment reports whether seg ends like a hashed escapeSegment.
-func hashedSegment(seg string) bool {
-	i := len(seg) - 33
-	if i < 0 || seg[i] != '~' {
-		return false
-	}
-	for _, c := range seg[i+1:] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 func boardPrefix(id string) string { return "boards/" + id + "/" }
 func boardKey(id string) string    { return boardPrefix(id) + "board.json" }
 func digestPrefix(id string) string {

@@ -26,8 +26,9 @@ type Store interface {
 	Get(ctx context.Context, key string) ([]byte, int64, error)
 	// Open streams the object from offset off (0 for the whole object).
 	Open(ctx context.Context, key string, off int64) (io.ReadCloser, error)
-	// List returns the objects whose keys start with prefix, sorted by key.
-	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
+	// List returns the objects whose keys start with prefix and are not
+	// below start ("" for all), sorted by key.
+	List(ctx context.Context, prefix, start string) ([]ObjectInfo, error)
 	// Delete removes the object; deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
 	// Ping checks that the store is reachable (for /readyz).

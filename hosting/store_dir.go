@@ -390,7 +390,7 @@ func (s *DirStore) Open(ctx context.Context, key string, off int64) (io.ReadClos
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (s *DirStore) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+func (s *DirStore) List(ctx context.Context, prefix, from string) ([]ObjectInfo, error) {
 	if err := checkStorePrefix(prefix); err != nil {
 		return nil, err
 	}
@@ -431,7 +431,7 @@ func (s *DirStore) List(ctx context.Context, prefix string) ([]ObjectInfo, error
 			}
 			return filepath.SkipDir
 		}
-		if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) {
+		if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) || key < from {
 			return nil
 		}
 		fi, err := d.Info()

@@ -233,11 +233,14 @@ func (s *GCSStore) Open(ctx context.Context, key string, off int64) (io.ReadClos
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (s *GCSStore) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+func (s *GCSStore) List(ctx context.Context, prefix, start string) ([]ObjectInfo, error) {
 	if err := checkStorePrefix(prefix); err != nil {
 		return nil, err
 	}
 	q := &storage.Query{Prefix: s.prefix + prefix}
+	if start != "" {
+		q.StartOffset = s.prefix + start // the bucket skips the keys below
+	}
 	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
 		return nil, fmt.Errorf("list %s: %w", prefix, err)
 	}

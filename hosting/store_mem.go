@@ -110,7 +110,7 @@ func (s *MemStore) Open(ctx context.Context, key string, off int64) (io.ReadClos
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (s *MemStore) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+func (s *MemStore) List(ctx context.Context, prefix, start string) ([]ObjectInfo, error) {
 	if err := checkStorePrefix(prefix); err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (s *MemStore) List(ctx context.Context, prefix string) ([]ObjectInfo, error
 	s.mu.RLock()
 	var out []ObjectInfo
 	for k, o := range s.objects {
-		if strings.HasPrefix(k, prefix) {
+		if strings.HasPrefix(k, prefix) && k >= start {
 			out = append(out, ObjectInfo{Key: k, Size: int64(len(o.data))})
 		}
 	}

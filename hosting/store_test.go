@@ -68,7 +68,7 @@ func TestStoreDirLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	infos, err := s.List(ctx, "")
+	infos, err := s.List(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestStoreDirConcurrentDeletes(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if infos, err := s.List(ctx, ""); err != nil || len(infos) != 0 {
+	if infos, err := s.List(ctx, "", ""); err != nil || len(infos) != 0 {
 		t.Fatalf("List = %v, %v", infos, err)
 	}
 }
@@ -275,7 +275,7 @@ func TestStoreGCSPrefixAndEmulatorHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []*hosting.GCSStore{a, b} {
-		infos, err := s.List(ctx, "")
+		infos, err := s.List(ctx, "", "")
 		if err != nil || len(infos) != 1 || infos[0].Key != "k" {
 			t.Fatalf("%s: List = %v, %v", s, infos, err)
 		}
@@ -372,7 +372,7 @@ func TestStoreFaulty(t *testing.T) {
 	}
 	f.SetStall(0)
 	keys := []string{}
-	infos, _ := mem.List(ctx, "")
+	infos, _ := mem.List(ctx, "", "")
 	for _, o := range infos {
 		keys = append(keys, o.Key)
 	}

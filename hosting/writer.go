@@ -26,10 +26,9 @@ import (
 // whole run. Whoever reads a digest replays the raw parts past it (see
 // replay), so an append is visible to every server as soon as its raw
 // part is stored, and a server that dies before its next checkpoint loses
-// nothing. The first append of a run writes the checkpoint at once, so
-// that listings of the board's digests find the run; replays find new
-// files by the keys of their raw parts (or, for a name too long to read
-// back from a key, by the checkpoint written at the file's first append).
+// nothing. The first append of a run or of a file writes the checkpoint
+// at once, so that listings of the board's digests find the run and
+// replays find the file.
 
 // writerIdle is how long a writer with nothing to write waits for the next
 // append before it hands its state to the cache and goes: 30 s on a store

@@ -71,7 +71,7 @@ func TestServeShutdownWritesCheckpoints(t *testing.T) {
 func digestBytes(t *testing.T, st hosting.Store, id string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	objs, err := st.List(ctx, "boards/"+id+"/digest/")
+	objs, err := st.List(ctx, "boards/"+id+"/digest/", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,8 @@
 //   - Open at an offset equal to the size gives an empty stream; an offset
 //     beyond the size, or negative, is an error of kind Invalid.
 //   - List matches by string prefix ("boards/a" matches "boards/ab/x";
-//     "boards/a/" does not) and sorts by key as Go strings compare.
+//     "boards/a/" does not), leaves out keys below the start key, and
+//     sorts by key as Go strings compare.
 //   - Keys are "/"-separated, non-empty segments; "", "/a", "a//b", "a/",
 //     "." or ".." segments, NUL and control characters are errors of kind
 //     Invalid. Spaces, "=", ",", quotes and any Unicode are fine.
@@ -126,9 +127,14 @@ func readAll(t testing.TB, s hosting.Store, key string, off int64) []byte {
 
 func list(t testing.TB, s hosting.Store, prefix string) []hosting.ObjectInfo {
 	t.Helper()
-	infos, err := s.List(context.Background(), prefix)
+	return listFrom(t, s, prefix, "")
+}
+
+func listFrom(t testing.TB, s hosting.Store, prefix, start string) []hosting.ObjectInfo {
+	t.Helper()
+	infos, err := s.List(context.Background(), prefix, start)
 	if err != nil {
-		t.Fatalf("List(%q): %v", prefix, err)
+		t.Fatalf("List(%q, %q): %v", prefix, start, err)
 	}
 	return infos
 }
@@ -389,9 +395,23 @@ func testList(t *testing.T, s hosting.Store) {
 	slices.Sort(all)
 	check("", all...)
 
-	_, err := s.List(context.Background(), "boards/../")
+	// From a start key on: keys below it are left out, the start itself
+	// is in.
+	from := func(prefix, start string, want ...string) {
+		t.Helper()
+		if got := keysOf(listFrom(t, s, prefix, start)); !slices.Equal(got, want) {
+			t.Fatalf("List(%q, %q) = %q, want %q", prefix, start, got, want)
+		}
+	}
+	from("boards/a/", "boards/a/digest/x.pb", "boards/a/digest/x.pb", "boards/a/raw/r/f/000")
+	from("boards/a/", "boards/a/digest/y", "boards/a/raw/r/f/000")
+	from("boards/a/", "boards/a/zzz")
+	from("boards/a/", "a", "boards/a/board.json", "boards/a/digest/x.pb", "boards/a/raw/r/f/000")
+	from("boards/", "boards/a0", "boards/a0", "boards/ab/board.json", "boards/b/board.json")
+
+	_, err := s.List(context.Background(), "boards/../", "")
 	wantKind(t, "List with ..", err, hosting.Invalid)
-	_, err = s.List(context.Background(), "/boards")
+	_, err = s.List(context.Background(), "/boards", "")
 	wantKind(t, "List absolute", err, hosting.Invalid)
 }
 
@@ -649,7 +669,7 @@ func testContextCancelled(t *testing.T, s hosting.Store) {
 	wantCanceled("PutIf large", err)
 	_, _, err = s.Get(ctx, "exists")
 	wantCanceled("Get", err)
-	_, err = s.List(ctx, "")
+	_, err = s.List(ctx, "", "")
 	wantCanceled("List", err)
 	wantCanceled("Delete", s.Delete(ctx, "exists"))
 	wantCanceled("Ping", s.Ping(ctx))
