@@ -383,6 +383,9 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 	if err != nil {
 		return nil, err
 	}
+	if replayed > 0 && s.Metrics != nil {
+		s.Metrics.Replayed(replayed)
+	}
 	r := newRunState(key, gen, d, sr, s.now())
 	r.replayed = replayed
 	s.cache.putRun(r)

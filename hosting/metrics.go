@@ -21,6 +21,9 @@ type promMetrics struct {
 	bytes    prometheus.Counter
 	values   prometheus.Counter
 	storeErr *prometheus.CounterVec
+	// checkpoints counts digests written; replayed, raw bytes parsed
+	// again on load because no checkpoint counted them yet.
+	checkpoints, checkpointBytes, replayed prometheus.Counter
 }
 
 func (m *promMetrics) Ingested(bytes, values int64) {
@@ -29,6 +32,13 @@ func (m *promMetrics) Ingested(bytes, values int64) {
 }
 
 func (m *promMetrics) StoreError(op string) { m.storeErr.WithLabelValues(op).Inc() }
+
+func (m *promMetrics) Checkpointed(bytes int64) {
+	m.checkpoints.Inc()
+	m.checkpointBytes.Add(float64(bytes))
+}
+
+func (m *promMetrics) Replayed(bytes int64) { m.replayed.Add(float64(bytes)) }
 
 // cacheCollector reports the digest cache's counters at scrape time.
 type cacheCollector struct {
@@ -63,11 +73,14 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 func (s *Server) EnableOps() {
 	reg := prometheus.NewRegistry()
 	m := &promMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tbhost_http_requests_total", Help: "HTTP requests by route and status."}, []string{"method", "route", "status"}),
-		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tbhost_http_request_duration_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"method", "route"}),
-		bytes:    prometheus.NewCounter(prometheus.CounterOpts{Name: "tbhost_ingested_bytes_total", Help: "Event file bytes stored and parsed."}),
-		values:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tbhost_ingested_values_total", Help: "Summary values parsed."}),
-		storeErr: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tbhost_store_errors_total", Help: "Store operations that failed."}, []string{"op"}),
+		requests:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tbhost_http_requests_total", Help: "HTTP requests by route and status."}, []string{"method", "route", "status"}),
+		latency:         prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tbhost_http_request_duration_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"method", "route"}),
+		bytes:           prometheus.NewCounter(prometheus.CounterOpts{Name: "tbhost_ingested_bytes_total", Help: "Event file bytes stored and parsed."}),
+		values:          prometheus.NewCounter(prometheus.CounterOpts{Name: "tbhost_ingested_values_total", Help: "Summary values parsed."}),
+		storeErr:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tbhost_store_errors_total", Help: "Store operations that failed."}, []string{"op"}),
+		checkpoints:     prometheus.NewCounter(prometheus.CounterOpts{Name: "tbhost_checkpoints_total", Help: "Run digests written."}),
+		checkpointBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "tbhost_checkpoint_bytes_total", Help: "Bytes of run digests written."}),
+		replayed:        prometheus.NewCounter(prometheus.CounterOpts{Name: "tbhost_replayed_bytes_total", Help: "Raw bytes parsed again on loading a run, past its last checkpoint."}),
 	}
 	cc := &cacheCollector{s: s,
 		hits:        prometheus.NewDesc("tbhost_cache_hits_total", "Run states found in memory (the cache, or the writer of a run being uploaded).", nil, nil),
@@ -77,7 +90,7 @@ func (s *Server) EnableOps() {
 		writers:     prometheus.NewDesc("tbhost_writers", "Runs this server is appending to (their states are held in memory).", nil, nil),
 		writerBytes: prometheus.NewDesc("tbhost_writer_bytes", "Bytes of the states of the runs being appended to.", nil, nil),
 	}
-	reg.MustRegister(m.requests, m.latency, m.bytes, m.values, m.storeErr, cc,
+	reg.MustRegister(m.requests, m.latency, m.bytes, m.values, m.storeErr, m.checkpoints, m.checkpointBytes, m.replayed, cc,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	s.Metrics = m
 

@@ -101,6 +101,9 @@ func TestOps(t *testing.T) {
 		{"tbhost_cache_evictions_total", func(v float64) bool { return v >= 0 }, "present"},
 		{"tbhost_writers", func(v float64) bool { return v >= 1 && int(v) <= len(tags) }, "1 to the runs uploaded"},
 		{"tbhost_writer_bytes", func(v float64) bool { return v > 0 }, "> 0"},
+		{"tbhost_checkpoints_total", func(v float64) bool { return v >= float64(len(tags)) }, "one per run at least"},
+		{"tbhost_checkpoint_bytes_total", func(v float64) bool { return v > 0 }, "> 0"},
+		{"tbhost_replayed_bytes_total", func(v float64) bool { return v == 0 }, "0 (one server, no crash)"},
 		{`tbhost_store_errors_total{op="put"}`, func(v float64) bool { return true }, "absent until an error"},
 	}
 	for _, c := range checks {

@@ -72,6 +72,8 @@ type Server struct {
 type Metrics interface {
 	Ingested(bytes, values int64)
 	StoreError(op string)
+	Checkpointed(bytes int64) // a run digest written
+	Replayed(bytes int64)     // raw bytes parsed again on load
 }
 
 // NewServer returns a server over cfg.Store.

@@ -222,6 +222,9 @@ func (s *Server) flush(ctx context.Context, w *runWriter) error {
 			s.cache.dropRunList(w.id)
 		}
 		if err == nil {
+			if s.Metrics != nil {
+				s.Metrics.Checkpointed(int64(len(raw)))
+			}
 			w.mu.Lock()
 			w.gen, w.dirty = newGen, 0
 			if p := w.pub.Load(); w.pubFresh {
