@@ -12,38 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"tbhost/hosting"
-	"tbhost/hosting/hostingpb"
+	"tbhost/hosting/storetest"
 	"tbhost/tfevents"
 )
-
-// checkpointed sums, over a board's stored digests, the raw bytes each
-// counts as parsed.
-func checkpointed(t *testing.T, st hosting.Store, id string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	objs, err := st.List(ctx, "boards/"+id+"/digest/", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	for _, o := range objs {
-		raw, _, err := st.Get(ctx, o.Key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d hostingpb.Digest
-		if err := proto.Unmarshal(raw, &d); err != nil {
-			t.Fatalf("%s: %v", o.Key, err)
-		}
-		for _, f := range d.Files {
-			n += f.Size
-		}
-	}
-	return n
-}
 
 func total(files map[string][]byte) int64 {
 	var n int64
@@ -87,7 +59,7 @@ func TestCheckpointLagIsReplayed(t *testing.T) {
 			_, first := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
 			b := first.create("crashes")
 			sent := first.upload(b, dir, 1500)
-			if got, all := checkpointed(t, store, b.ID), total(sent); got >= all {
+			if got, all := storetest.Checkpointed(t, store, b.ID), total(sent); got >= all {
 				t.Fatalf("the checkpoints hold %d of %d bytes: nothing is left to replay, the test tests nothing", got, all)
 			}
 			if got := first.tags(b.ID); !equalJSON(got, wantTags) {
@@ -153,7 +125,7 @@ func TestFlushWritesCheckpoints(t *testing.T) {
 	if err := srv.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got, all := checkpointed(t, store, b.ID), total(sent); got != all {
+	if got, all := storetest.Checkpointed(t, store, b.ID), total(sent); got != all {
 		t.Errorf("after Flush the checkpoints hold %d of %d bytes", got, all)
 	}
 	// The server stays usable after Flush.
@@ -175,9 +147,9 @@ func TestCheckpointTimer(t *testing.T) {
 	sent := a.upload(b, dir, 1000)
 	all := total(sent)
 	deadline := time.Now().Add(20 * time.Second)
-	for checkpointed(t, store, b.ID) != all {
+	for storetest.Checkpointed(t, store, b.ID) != all {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 20 s the checkpoints hold %d of %d bytes", checkpointed(t, store, b.ID), all)
+			t.Fatalf("after 20 s the checkpoints hold %d of %d bytes", storetest.Checkpointed(t, store, b.ID), all)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -249,7 +221,7 @@ func TestTwoServersOneRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, all := checkpointed(t, store, board.ID), total(want); got != all {
+	if got, all := storetest.Checkpointed(t, store, board.ID), total(want); got != all {
 		t.Errorf("the checkpoints hold %d of %d bytes", got, all)
 	}
 	third := startServer(t, store)
@@ -283,21 +255,9 @@ func TestWritersStayWithinCacheBytes(t *testing.T) {
 		t.Errorf("tags differ from the reference")
 	}
 	// Every run but the last is checkpointed in full.
-	ctx := context.Background()
-	objs, err := store.List(ctx, "boards/"+b.ID+"/digest/", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	digests := storetest.Digests(t, store, b.ID)
 	full := 0
-	for _, o := range objs {
-		raw, _, err := store.Get(ctx, o.Key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d hostingpb.Digest
-		if err := proto.Unmarshal(raw, &d); err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range digests {
 		whole := true
 		for name, f := range d.Files {
 			whole = whole && f.Size == int64(len(sent[pathJoin(d.Run, name)]))
@@ -306,8 +266,8 @@ func TestWritersStayWithinCacheBytes(t *testing.T) {
 			full++
 		}
 	}
-	if full < len(objs)-1 {
-		t.Errorf("%d of %d runs are checkpointed in full; want all but the one being written", full, len(objs))
+	if full < len(digests)-1 {
+		t.Errorf("%d of %d runs are checkpointed in full; want all but the one being written", full, len(digests))
 	}
 	if got := startServer(t, store).tags(b.ID); !equalJSON(got, wantTags) {
 		t.Errorf("a second server's tags differ from the reference")

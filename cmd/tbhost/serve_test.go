@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"tbhost/hosting"
-	"tbhost/hosting/hostingpb"
+	"tbhost/hosting/storetest"
 )
 
 // TestServeShutdownWritesCheckpoints runs `tbhost serve` on a data
@@ -50,7 +48,7 @@ func TestServeShutdownWritesCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := digestBytes(t, store, id); got >= want {
+	if got := storetest.Checkpointed(t, store, id); got >= want {
 		t.Fatalf("before shutdown the digests count %d of %d bytes: the checkpoints are not lagging, the test tests nothing", got, want)
 	}
 	stop() // as SIGTERM
@@ -62,32 +60,7 @@ func TestServeShutdownWritesCheckpoints(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not stop within 60 s")
 	}
-	if got := digestBytes(t, store, id); got != want {
+	if got := storetest.Checkpointed(t, store, id); got != want {
 		t.Errorf("after shutdown the digests count %d of %d bytes", got, want)
 	}
-}
-
-// digestBytes sums the file sizes a board's stored digests count.
-func digestBytes(t *testing.T, st hosting.Store, id string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	objs, err := st.List(ctx, "boards/"+id+"/digest/", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	for _, o := range objs {
-		raw, _, err := st.Get(ctx, o.Key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d hostingpb.Digest
-		if err := proto.Unmarshal(raw, &d); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range d.Files {
-			n += f.Size
-		}
-	}
-	return n
 }

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every hosting.Store passes,
 // plus helpers for tests that use stores: an in-process fake GCS server
-// (NewFakeGCS, FakeGCSStore) and a fault-injecting wrapper (Faulty).
+// (NewFakeGCS, FakeGCSStore), a fault-injecting wrapper (Faulty), and
+// readers of what a board has in a store (Digests, Checkpointed).
 //
 // The contract it checks, beyond the Store interface's comments:
 //
