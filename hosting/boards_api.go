@@ -239,7 +239,7 @@ func (s *Server) boardSize(ctx context.Context, id string) (int64, error) {
 	var n int64
 	for _, k := range keys {
 		if w := s.writerOf(k); w != nil {
-			n += w.fileBytes() // no snapshot for a sum
+			n += w.held.Load() // no snapshot, and no wait for an append in progress
 			continue
 		}
 		r, err := s.loadRun(ctx, k, false)

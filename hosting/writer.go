@@ -61,6 +61,7 @@ type runWriter struct {
 	closed atomic.Bool              // dropped: readers must load the run elsewhere
 	size   atomic.Int64             // bytes of the state, as of the last append
 	used   atomic.Int64             // time of the last append, Unix ns
+	held   atomic.Int64             // raw bytes of all files (digestBytes(d))
 
 	timer *time.Timer // flushes and retires; set under the stripe lock
 }
@@ -96,6 +97,7 @@ func (s *Server) openWriter(ctx context.Context, id, run, key string, fresh bool
 	d.Run = run
 	w := &runWriter{id: id, run: run, key: key, gen: st.gen, d: d, s: st.s.Clone(), pubFresh: true}
 	w.pub.Store(st)
+	w.held.Store(digestBytes(d))
 	if st.replayed > 0 {
 		w.dirty, w.dirtySince = st.replayed, time.Now() // checkpoint what was replayed
 	}
@@ -130,7 +132,8 @@ func (s *Server) dropWriter(w *runWriter) {
 	s.cache.dropRun(w.key)
 }
 
-// dropWriters forgets the writers of a deleted board.
+// dropWriters forgets the writers of a deleted board. The caller holds no
+// stripe lock.
 func (s *Server) dropWriters(id string) {
 	s.wmu.Lock()
 	var ws []*runWriter
@@ -141,7 +144,10 @@ func (s *Server) dropWriters(id string) {
 	}
 	s.wmu.Unlock()
 	for _, w := range ws {
+		mu := s.runLock(w.key)
+		mu.Lock()
 		s.dropWriter(w)
+		mu.Unlock()
 	}
 }
 
@@ -165,13 +171,6 @@ func (w *runWriter) snapshot(now time.Time) *runState {
 		w.pubFresh = true
 	}
 	return w.pub.Load()
-}
-
-// fileBytes is the raw bytes the writer holds, over all files.
-func (w *runWriter) fileBytes() int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return digestBytes(w.d)
 }
 
 // digestBytes sums a digest's file sizes.
@@ -252,6 +251,7 @@ func (s *Server) flush(ctx context.Context, w *runWriter) error {
 		if d.Files == nil {
 			d.Files = map[string]*hostingpb.FileState{}
 		}
+		w.held.Store(digestBytes(d))
 		w.mu.Lock()
 		w.d, w.s, w.gen = d, st.s.Clone(), st.gen
 		w.dirty = st.replayed
