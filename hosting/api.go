@@ -117,17 +117,28 @@ type RunInfo struct {
 	Tags          int    `json:"tags"`
 }
 
+// readableRuns loads the board and its runs, and answers 304 when the client
+// has this version. done reports that the answer is sent. A POST's answer
+// depends on its body, which the ETag does not name: it is not revalidated.
+func (s *Server) readableRuns(c *gin.Context) (b *boardMeta, runs []*runState, done bool, err error) {
+	b, err = s.readableBoard(c)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	runs, err = s.boardRuns(c.Request.Context(), b.ID)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if c.Request.Method != http.MethodGet {
+		return b, runs, false, nil
+	}
+	return b, runs, notModified(c, b, runs...), nil
+}
+
 func (s *Server) getRuns(c *gin.Context) error {
-	b, err := s.readableBoard(c)
-	if err != nil {
+	b, runs, done, err := s.readableRuns(c)
+	if err != nil || done {
 		return err
-	}
-	runs, err := s.boardRuns(c.Request.Context(), b.ID)
-	if err != nil {
-		return err
-	}
-	if notModified(c, b, runs...) {
-		return nil
 	}
 	return s.cachedJSON(c, etagOf(c, b, runs...), func() ([]byte, error) { return runsJSON(runs) })
 }
@@ -180,16 +191,9 @@ func tagSummary(r *runState, t sampler.TagInfo) TagSummary {
 }
 
 func (s *Server) getTags(c *gin.Context) error {
-	b, err := s.readableBoard(c)
-	if err != nil {
+	b, runs, done, err := s.readableRuns(c)
+	if err != nil || done {
 		return err
-	}
-	runs, err := s.boardRuns(c.Request.Context(), b.ID)
-	if err != nil {
-		return err
-	}
-	if notModified(c, b, runs...) {
-		return nil
 	}
 	return s.cachedJSON(c, etagOf(c, b, runs...), func() ([]byte, error) {
 		out := make(map[string]map[string]TagSummary, len(runs))

@@ -349,17 +349,24 @@ type HParamsColumns struct {
 	Metrics []string `json:"metrics"`
 }
 
+// hpEval is a metric's value in one session: the series' last finite value.
+type hpEval struct {
+	Value float64
+	Step  int64
+	Wall  float64
+}
+
 // lastScalar returns the last finite value of a scalar series.
-func lastScalar(r *runState, tag string) (float64, bool) {
+func lastScalar(r *runState, tag string) (hpEval, bool) {
 	for _, t := range r.s.Tags() {
 		if t.Tag == tag {
 			if t.Stats == nil || t.Stats.Count == 0 {
-				return 0, false
+				return hpEval{}, false
 			}
-			return t.Stats.Last, true
+			return hpEval{Value: t.Stats.Last, Step: t.Stats.LastStep, Wall: t.LastWall}, true
 		}
 	}
-	return 0, false
+	return hpEval{}, false
 }
 
 // experimentFor finds the experiment a session belongs to: its own run's,
@@ -386,18 +393,25 @@ func experimentFor(run string, sessions map[string]*hpSession, order []string) *
 	return nil
 }
 
-func (s *Server) getHParams(c *gin.Context) error {
-	b, err := s.readableBoard(c)
-	if err != nil {
-		return err
-	}
-	runs, err := s.boardRuns(c.Request.Context(), b.ID)
-	if err != nil {
-		return err
-	}
-	if notModified(c, b, runs...) {
-		return nil
-	}
+// hpRow is one session (a run with session_start_info) of a board.
+type hpRow struct {
+	Run   string
+	Row   HParamsRun
+	Evals map[string]hpEval // by metric column
+}
+
+// hpTable is what a board's runs say about hyperparameters: the native
+// /hparams answer and the TensorBoard hparams routes are views of it.
+type hpTable struct {
+	Experiment *hpExperiment // the first run's experiment, if any
+	Rows       []hpRow       // in run order
+	Columns    HParamsColumns
+	// Metrics describes each metric column.
+	Metrics map[string]hpMetricInfo
+}
+
+// hparamsTable reads the hparams metadata of a board's runs.
+func hparamsTable(runs []*runState) (*hpTable, error) {
 	byName := make(map[string]*runState, len(runs))
 	sessions := map[string]*hpSession{}
 	var order []string
@@ -414,24 +428,28 @@ func (s *Server) getHParams(c *gin.Context) error {
 		ses := &hpSession{}
 		for _, t := range tags {
 			if err := decodeHParamsMeta(r.d.Hparams[t], ses); err != nil {
-				return fmt.Errorf("decode hparams metadata %q of run %q: %w", t, r.d.Run, err)
+				return nil, fmt.Errorf("decode hparams metadata %q of run %q: %w", t, r.d.Run, err)
 			}
 		}
 		sessions[r.d.Run] = ses
 		order = append(order, r.d.Run)
 	}
 
-	out := map[string]HParamsRun{}
+	t := &hpTable{Metrics: map[string]hpMetricInfo{}}
 	var hpCols, metricCols columnSet
-	var experiments []*hpExperiment
 	for _, name := range order {
 		if e := sessions[name].experiment; e != nil {
-			experiments = append(experiments, e)
+			if t.Experiment == nil {
+				t.Experiment = e
+			}
 			for _, hp := range e.HParams {
 				hpCols.add(hp.Name)
 			}
 			for _, m := range e.Metrics {
 				metricCols.add(m.key())
+				if _, ok := t.Metrics[m.key()]; !ok {
+					t.Metrics[m.key()] = m
+				}
 			}
 		}
 	}
@@ -459,6 +477,7 @@ func (s *Server) getHParams(c *gin.Context) error {
 		for k := range ses.hparams {
 			extraHP.add(k)
 		}
+		evals := map[string]hpEval{}
 		r := byName[name]
 		if e := experimentFor(name, sessions, order); e != nil && len(e.Metrics) > 0 {
 			for _, m := range e.Metrics {
@@ -473,24 +492,47 @@ func (s *Server) getHParams(c *gin.Context) error {
 					continue
 				}
 				if v, ok := lastScalar(src, m.Tag); ok {
-					row.Metrics[m.key()] = Float(v)
+					evals[m.key()] = v
 				}
 			}
 		} else {
-			for _, t := range r.s.Tags() {
-				if t.Stats != nil && t.Stats.Count > 0 {
-					row.Metrics[t.Tag] = Float(t.Stats.Last)
-					extraMetrics.add(t.Tag)
+			for _, ti := range r.s.Tags() {
+				if ti.Stats != nil && ti.Stats.Count > 0 {
+					evals[ti.Tag] = hpEval{Value: ti.Stats.Last, Step: ti.Stats.LastStep, Wall: ti.LastWall}
+					extraMetrics.add(ti.Tag)
+					if _, ok := t.Metrics[ti.Tag]; !ok {
+						t.Metrics[ti.Tag] = hpMetricInfo{Tag: ti.Tag}
+					}
 				}
 			}
 		}
-		out[name] = row
+		for k, v := range evals {
+			row.Metrics[k] = Float(v.Value)
+		}
+		t.Rows = append(t.Rows, hpRow{Run: name, Row: row, Evals: evals})
 	}
 	hpCols.merge(extraHP)
 	metricCols.merge(extraMetrics)
-	ans := gin.H{"runs": out, "columns": HParamsColumns{HParams: hpCols.list(), Metrics: metricCols.list()}}
-	if len(experiments) > 0 {
-		ans["experiment"] = experiments[0]
+	t.Columns = HParamsColumns{HParams: hpCols.list(), Metrics: metricCols.list()}
+	return t, nil
+}
+
+func (s *Server) getHParams(c *gin.Context) error {
+	_, runs, done, err := s.readableRuns(c)
+	if err != nil || done {
+		return err
+	}
+	t, err := hparamsTable(runs)
+	if err != nil {
+		return err
+	}
+	out := make(map[string]HParamsRun, len(t.Rows))
+	for _, r := range t.Rows {
+		out[r.Run] = r.Row
+	}
+	ans := gin.H{"runs": out, "columns": t.Columns}
+	if t.Experiment != nil {
+		ans["experiment"] = t.Experiment
 	}
 	c.JSON(http.StatusOK, ans)
 	return nil

@@ -73,6 +73,15 @@ func (s *Server) tensorboardRoutes(r *gin.Engine) {
 
 	g.GET("/plugin/pr_curves/tags", s.errorHandler(s.tbTags(pluginIs("pr_curves"), tbTagEntry)))
 	g.GET("/plugin/pr_curves/pr_curves", s.errorHandler(s.tbPRCurves))
+
+	for route, h := range map[string]handlerFunc{
+		"experiment":     s.tbHParamsExperiment,
+		"session_groups": s.tbHParamsSessionGroups,
+		"metric_evals":   s.tbHParamsMetricEvals,
+	} {
+		g.POST("/plugin/hparams/"+route, s.errorHandler(h))
+		g.GET("/plugin/hparams/"+route, s.errorHandler(h))
+	}
 }
 
 // isScalarTag reports whether a series holds scalars.
@@ -85,20 +94,6 @@ func pluginIs(p string) func(sampler.TagInfo) bool {
 // isGraphPlugin reports whether a plugin name is one the graphs dashboard shows.
 func isGraphPlugin(p string) bool {
 	return p == "graphs" || strings.HasPrefix(p, "graph_")
-}
-
-// tbBoardRuns loads the board and its runs, and answers 304 when the client
-// has this version. done reports that the answer is sent.
-func (s *Server) tbBoardRuns(c *gin.Context) (b *boardMeta, runs []*runState, done bool, err error) {
-	b, err = s.readableBoard(c)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	runs, err = s.boardRuns(c.Request.Context(), b.ID)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	return b, runs, notModified(c, b, runs...), nil
 }
 
 func (s *Server) tbEnvironment(c *gin.Context) error {
@@ -120,7 +115,7 @@ func (s *Server) tbEnvironment(c *gin.Context) error {
 }
 
 func (s *Server) tbRuns(c *gin.Context) error {
-	_, runs, done, err := s.tbBoardRuns(c)
+	_, runs, done, err := s.readableRuns(c)
 	if err != nil || done {
 		return err
 	}
@@ -157,7 +152,7 @@ func boardPlugins(runs []*runState) map[string]bool {
 }
 
 func (s *Server) tbPluginsListing(c *gin.Context) error {
-	_, runs, done, err := s.tbBoardRuns(c)
+	_, runs, done, err := s.readableRuns(c)
 	if err != nil || done {
 		return err
 	}
@@ -224,7 +219,7 @@ func audioCount(x decodedItem) int { return (len(x.it.Strings) + 1) / 2 }
 // no such tag are left out.
 func (s *Server) tbTags(match func(sampler.TagInfo) bool, entry func(*runState, sampler.TagInfo) (tbTagInfo, error)) handlerFunc {
 	return func(c *gin.Context) error {
-		_, runs, done, err := s.tbBoardRuns(c)
+		_, runs, done, err := s.readableRuns(c)
 		if err != nil || done {
 			return err
 		}
@@ -250,7 +245,7 @@ func (s *Server) tbTags(match func(sampler.TagInfo) bool, entry func(*runState, 
 }
 
 func (s *Server) tbTextTags(c *gin.Context) error {
-	_, runs, done, err := s.tbBoardRuns(c)
+	_, runs, done, err := s.readableRuns(c)
 	if err != nil || done {
 		return err
 	}
