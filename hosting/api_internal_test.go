@@ -5,6 +5,10 @@ import (
 	"math"
 	"reflect"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"tbhost/hosting/hostingpb"
 )
 
 // The hand-written JSON of scalar answers says what encoding/json says.
@@ -34,5 +38,33 @@ func TestScalarSeriesJSON(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, want)
 			}
 		})
+	}
+}
+
+// decodeDigest reads what proto.Unmarshal reads, the sampler state aside.
+func TestDecodeDigest(t *testing.T) {
+	want := &hostingpb.Digest{Run: "train/ü", Sampler: []byte("state bytes"), UpdatedUnixNano: 42,
+		Files:   map[string]*hostingpb.FileState{"events.out.tfevents.1": {Size: 100, Parsed: 90, Pending: []byte("tail"), Warnings: []string{"w"}}},
+		Tags:    map[string]*hostingpb.TagMeta{"loss": {DisplayName: "Loss"}},
+		Hparams: map[string][]byte{"_hparams_/experiment": {1, 2, 3}}}
+	raw, err := proto.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, state, err := decodeDigest(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(state) != "state bytes" || d.Sampler != nil {
+		t.Errorf("state %q, digest's own %q", state, d.Sampler)
+	}
+	d.Sampler = state
+	if !proto.Equal(d, want) {
+		t.Errorf("decoded %v, want %v", d, want)
+	}
+	for _, n := range []int{1, len(raw) - 1} { // inside the first and the last field
+		if _, _, err := decodeDigest(raw[:n]); err == nil {
+			t.Errorf("a digest cut to %d of %d bytes decoded without error", n, len(raw))
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"tbhost/hosting/hostingpb"
@@ -372,12 +373,12 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 		s.storeError("get")
 		return nil, fmt.Errorf("read digest %s: %w", key, err)
 	}
-	d := &hostingpb.Digest{}
-	if err := proto.Unmarshal(raw, d); err != nil {
+	d, state, err := decodeDigest(raw)
+	if err != nil {
 		return nil, fmt.Errorf("decode digest %s: %w", key, err)
 	}
 	sr := sampler.NewRun(s.samplerConfig())
-	if err := sr.UnmarshalBinary(d.Sampler); err != nil {
+	if err := sr.UnmarshalBinary(state); err != nil {
 		return nil, fmt.Errorf("decode sampler state in %s: %w", key, err)
 	}
 	replayed, err := s.replay(ctx, key, d, sr)
@@ -391,6 +392,37 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 	r.replayed = replayed
 	s.cache.putRun(r)
 	return r, nil
+}
+
+// decodeDigest decodes a stored digest but for its sampler state, which
+// it returns as a slice of raw: the state is most of a digest, and
+// proto.Unmarshal would copy it only for it to be decoded and dropped.
+func decodeDigest(raw []byte) (*hostingpb.Digest, []byte, error) {
+	const samplerField = 2 // hostingpb.Digest.sampler
+	var state []byte
+	rest := make([]byte, 0, 1024)
+	for b := raw; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, nil, protowire.ParseError(n)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return nil, nil, protowire.ParseError(m)
+		}
+		if num == samplerField && typ == protowire.BytesType {
+			v, _ := protowire.ConsumeBytes(b[n:])
+			state = v // the last one wins, as in proto.Unmarshal
+		} else {
+			rest = append(rest, b[:n+m]...)
+		}
+		b = b[n+m:]
+	}
+	d := &hostingpb.Digest{}
+	if err := proto.Unmarshal(rest, d); err != nil {
+		return nil, nil, err
+	}
+	return d, state, nil
 }
 
 // replay parses into d and sr the raw parts stored past d's checkpoint:
