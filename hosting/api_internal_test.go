@@ -1,14 +1,19 @@
 package hosting
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"tbhost/hosting/hostingpb"
+	"tbhost/tfevents"
 )
 
 // The hand-written JSON of scalar answers says what encoding/json says.
@@ -66,5 +71,53 @@ func TestDecodeDigest(t *testing.T) {
 		if _, _, err := decodeDigest(raw[:n]); err == nil {
 			t.Errorf("a digest cut to %d of %d bytes decoded without error", n, len(raw))
 		}
+	}
+}
+
+// A snapshot handed to readers stays as it was when appends follow: the
+// writer copies the state it shares before changing it.
+func TestSnapshotOutlivesAppends(t *testing.T) {
+	ctx := context.Background()
+	srv, err := NewServer(Config{Store: NewMemStore(), FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := tfevents.NewWriter(&buf)
+	for step := range int64(3000) {
+		if err := w.WriteScalar("loss", step, float64(step), float64(step%7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := buf.Bytes()
+	half := len(data) / 2
+	if _, err := srv.Append(ctx, "b", "train", "f", 0, data[:half]); err != nil {
+		t.Fatal(err)
+	}
+	key := digestKey("b", "train")
+	answer := func(r *runState) string {
+		sr, ok := scalarSeries(r, "loss", 0, 0, 100)
+		if !ok {
+			t.Fatal("no series")
+		}
+		return string(sr.appendJSON(nil)) + fmt.Sprint(r.d.Files["f"].Size)
+	}
+	first, err := srv.loadRun(ctx, key, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := answer(first)
+	if _, err := srv.Append(ctx, "b", "train", "f", int64(half), data[half:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := answer(first); got != before {
+		t.Error("an append changed a snapshot given out before it")
+	}
+	second, err := srv.loadRun(ctx, key, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answer(second) == before {
+		t.Error("the snapshot after the append does not show it")
 	}
 }

@@ -166,6 +166,11 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 	go func() { stored <- s.store.Put(ctx, rawPartKey(w.id, w.run, file, size), fresh) }()
 
 	w.mu.Lock()
+	if w.shared {
+		// Readers hold the state as it is: change a copy.
+		w.d, w.s, w.shared = proto.CloneOf(w.d), w.s.Clone(), false
+		fs = w.d.Files[file]
+	}
 	newFile := fs == nil
 	if newFile {
 		fs = &hostingpb.FileState{}
@@ -394,11 +399,13 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 	return r, nil
 }
 
+// samplerField is the field number of hostingpb.Digest.sampler.
+const samplerField = 2
+
 // decodeDigest decodes a stored digest but for its sampler state, which
 // it returns as a slice of raw: the state is most of a digest, and
 // proto.Unmarshal would copy it only for it to be decoded and dropped.
 func decodeDigest(raw []byte) (*hostingpb.Digest, []byte, error) {
-	const samplerField = 2 // hostingpb.Digest.sampler
 	var state []byte
 	rest := make([]byte, 0, 1024)
 	for b := raw; len(b) > 0; {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"tbhost/hosting/hostingpb"
@@ -56,6 +57,9 @@ type runWriter struct {
 	dirtySince time.Time // the first of those appends
 	lastAppend time.Time
 	pubFresh   bool // pub holds every append
+	// shared: pub holds d and s themselves, not copies; the next append
+	// copies them before it changes them.
+	shared bool
 
 	pub    atomic.Pointer[runState] // the last snapshot given to readers
 	closed atomic.Bool              // dropped: readers must load the run elsewhere
@@ -151,10 +155,11 @@ func (s *Server) dropWriters(id string) {
 	}
 }
 
-// snapshot returns the writer's state for readers, cloning it if an append
-// came after the last snapshot; nil when the writer was dropped. A reader
-// that finds an append in progress gets the previous snapshot rather
-// than wait for it.
+// snapshot returns the writer's state for readers; nil when the writer
+// was dropped. It hands out the writer's own state, which the next append
+// copies before changing (so a board read after an upload costs no copy;
+// one read between appends of a live run costs one). A reader that finds
+// an append in progress gets the previous snapshot rather than wait for it.
 func (w *runWriter) snapshot(now time.Time) *runState {
 	if !w.mu.TryLock() {
 		if p := w.pub.Load(); p != nil && !w.closed.Load() {
@@ -167,8 +172,8 @@ func (w *runWriter) snapshot(now time.Time) *runState {
 		return nil
 	}
 	if !w.pubFresh {
-		w.pub.Store(newRunState(w.key, w.gen, proto.CloneOf(w.d), w.s.Clone(), now))
-		w.pubFresh = true
+		w.pub.Store(newRunState(w.key, w.gen, w.d, w.s, now))
+		w.pubFresh, w.shared = true, true
 	}
 	return w.pub.Load()
 }
@@ -183,18 +188,18 @@ func digestBytes(d *hostingpb.Digest) int64 {
 }
 
 // encode returns the digest with its sampler state, as stored.
+// It does not change w.d, which readers may share.
 func (w *runWriter) encode() ([]byte, error) {
 	state, err := w.s.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("encode sampler state of run %q: %w", w.run, err)
 	}
-	w.d.Sampler = state
-	raw, err := proto.Marshal(w.d)
-	w.d.Sampler = nil
+	raw, err := proto.Marshal(w.d) // its Sampler is nil: appended below
 	if err != nil {
 		return nil, fmt.Errorf("encode digest of run %q: %w", w.run, err)
 	}
-	return raw, nil
+	raw = protowire.AppendTag(raw, samplerField, protowire.BytesType)
+	return protowire.AppendBytes(raw, state), nil
 }
 
 // flush writes the writer's checkpoint if it has appends the stored one
@@ -253,7 +258,7 @@ func (s *Server) flush(ctx context.Context, w *runWriter) error {
 		}
 		w.held.Store(digestBytes(d))
 		w.mu.Lock()
-		w.d, w.s, w.gen = d, st.s.Clone(), st.gen
+		w.d, w.s, w.gen, w.shared = d, st.s.Clone(), st.gen, false
 		w.dirty = st.replayed
 		w.pub.Store(st)
 		w.pubFresh = true
@@ -329,9 +334,8 @@ func (s *Server) tick(w *runWriter) {
 func (s *Server) retire(w *runWriter) {
 	w.mu.Lock()
 	if !w.pubFresh && !w.closed.Load() {
-		// The writer's own state, as nothing changes it after this.
 		w.pub.Store(newRunState(w.key, w.gen, w.d, w.s, s.now()))
-		w.pubFresh = true
+		w.pubFresh, w.shared = true, true
 	}
 	w.mu.Unlock()
 	if r := w.pub.Load(); r != nil && r.gen != 0 && !w.closed.Load() {
