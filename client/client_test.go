@@ -978,3 +978,59 @@ func TestConfigConcurrentSaves(t *testing.T) {
 		t.Errorf("the lock file was left behind")
 	}
 }
+
+// TestUploaderSendsRunsInParallel: runs go out at once (Parallel at the
+// most), while each run's files go one request at a time, in order.
+func TestUploaderSendsRunsInParallel(t *testing.T) {
+	files := map[string]string{}
+	for r := range 6 {
+		for f := range 2 {
+			files[fmt.Sprintf("run%d/events.out.tfevents.%d", r, f)] = strings.Repeat(fmt.Sprintf("r%df%d-", r, f), 12)
+		}
+	}
+	dir := logDir(t, files)
+	fs := newFakeServer("tok")
+	var mu sync.Mutex
+	inflight := map[string]int{} // run → PUTs in flight
+	total, most := 0, 0
+	lastFile := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut {
+			fs.ServeHTTP(w, r)
+			return
+		}
+		run, file := r.URL.Query().Get("run"), r.URL.Query().Get("file")
+		mu.Lock()
+		inflight[run]++
+		total++
+		most = max(most, total)
+		if inflight[run] > 1 {
+			t.Errorf("run %s: %d requests at once", run, inflight[run])
+		}
+		if file < lastFile[run] {
+			t.Errorf("run %s: %s sent after %s", run, file, lastFile[run])
+		}
+		lastFile[run] = file
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond) // let the requests overlap
+		fs.ServeHTTP(w, r)
+		mu.Lock()
+		inflight[run]--
+		total--
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	u := &Uploader{Client: New(srv.URL, fastRetry), Board: "b1", Token: "tok", Dir: dir, ChunkSize: 16, Parallel: 3}
+	if _, err := u.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		run, file := filepath.ToSlash(filepath.Dir(name)), filepath.Base(name)
+		if got := string(fs.file(run, file)); got != content {
+			t.Errorf("%s: server holds %q, want %q", name, got, content)
+		}
+	}
+	if most < 2 || most > 3 {
+		t.Errorf("at most %d requests were in flight at once; want 2 to 3 (Parallel 3)", most)
+	}
+}

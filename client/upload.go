@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"tbhost/tfevents"
@@ -20,12 +21,16 @@ const DefaultChunkSize = 8 << 20
 // DefaultInterval is how often Watch looks for new bytes.
 const DefaultInterval = 5 * time.Second
 
+// DefaultParallel is how many runs an upload sends at once.
+const DefaultParallel = 4
+
 // Uploader sends the event files of a log dir to a board. It asks the
 // server once how much of each file it holds and from then on sends only
 // the bytes the server is missing, so running it again after an
 // interruption resumes, and Watch keeps a growing log dir in sync.
 //
-// An Uploader is not safe for concurrent use.
+// An Uploader is not safe for concurrent use (it sends runs in parallel
+// itself).
 type Uploader struct {
 	Client *Client
 	Board  string // board id
@@ -34,6 +39,10 @@ type Uploader struct {
 
 	// ChunkSize bounds the bytes of one request (DefaultChunkSize when 0).
 	ChunkSize int64
+	// Parallel is how many runs are sent at once (DefaultParallel when 0).
+	// A run's files go one after another, in order: the board's view of a
+	// run depends on the order of its values.
+	Parallel int
 	// Interval is Watch's poll period (DefaultInterval when 0).
 	Interval time.Duration
 	// HoldTail, when > 0, keeps back an incomplete record at the end of a
@@ -49,9 +58,9 @@ type Uploader struct {
 	Logf func(format string, args ...any)
 
 	passes int
+	mu     sync.Mutex        // guards remote, warned, and a pass's Summary and Progress
 	remote map[fileKey]int64 // bytes the server holds, per file
 	warned map[string]bool
-	buf    []byte
 }
 
 type fileKey struct{ run, file string }
@@ -167,23 +176,79 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 	if len(jobs) > 0 {
 		report(false)
 	}
+	// One job at a time per run, in order; runs in parallel.
+	var runOrder []string
+	byRun := map[string][]job{}
 	for _, j := range jobs {
-		p.Run, p.File = j.Run, j.File
-		base := p.BytesDone
+		if _, ok := byRun[j.Run]; !ok {
+			runOrder = append(runOrder, j.Run)
+		}
+		byRun[j.Run] = append(byRun[j.Run], j)
+	}
+	sendJob := func(ctx context.Context, j job, buf *[]byte) error {
 		reached := j.from
-		err := u.send(ctx, s, j.LocalFile, j.from, j.to, j.hold, func(off int64) {
-			reached = min(max(off, j.from), j.to)
-			p.BytesDone = base + reached - j.from
+		err := u.send(ctx, s, j.LocalFile, j.from, j.to, j.hold, buf, func(off int64) {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			r := min(max(off, j.from), j.to)
+			p.BytesDone += r - reached
+			reached = r
+			p.Run, p.File = j.Run, j.File
 			report(false)
 		})
-		if err != nil {
-			s.Sent = p.BytesDone
-			s.Elapsed = time.Since(start)
-			return s, err
-		}
-		if reached == j.to {
+		if err == nil && reached == j.to {
+			u.mu.Lock()
 			p.FilesDone++
+			u.mu.Unlock()
 		}
+		return err
+	}
+	par := u.Parallel
+	if par <= 0 {
+		par = DefaultParallel
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan []job)
+	var wg sync.WaitGroup
+	var first error
+	for range min(par, len(runOrder)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for js := range queue {
+				for _, j := range js {
+					if err := sendJob(wctx, j, &buf); err != nil {
+						u.mu.Lock()
+						if first == nil {
+							first = err
+						}
+						u.mu.Unlock()
+						cancel() // the pass fails: stop the others
+						break
+					}
+				}
+			}
+		}()
+	}
+feed:
+	for _, run := range runOrder {
+		select {
+		case queue <- byRun[run]:
+		case <-wctx.Done():
+			break feed
+		}
+	}
+	close(queue)
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	if first != nil {
+		s.Sent = p.BytesDone
+		s.Elapsed = time.Since(start)
+		return s, first
 	}
 	s.Sent = p.BytesDone
 	s.Elapsed = time.Since(start)
@@ -229,7 +294,7 @@ const maxGaps = 8
 
 // send sends the bytes [from, to) of f, calling step with the new offset
 // after each request.
-func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to int64, hold bool, step func(off int64)) error {
+func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to int64, hold bool, bufp *[]byte, step func(off int64)) error {
 	k := fileKey{f.Run, f.File}
 	fh, err := os.Open(f.Path)
 	if err != nil {
@@ -249,15 +314,15 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 		if _, err := u.Client.Append(ctx, u.Board, u.Token, f.Run, f.File, 0, bytes.NewReader(nil), 0); err != nil {
 			return err
 		}
-		u.remote[k] = 0
+		u.setRemote(k, 0)
 		return nil
 	}
 	for off < to {
 		n := min(chunk, to-off)
-		if int64(cap(u.buf)) < n {
-			u.buf = make([]byte, n)
+		if int64(cap(*bufp)) < n {
+			*bufp = make([]byte, n)
 		}
-		buf := u.buf[:n]
+		buf := (*bufp)[:n]
 		got, err := fh.ReadAt(buf, off)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("reading %s: %w", f.Path, err)
@@ -287,7 +352,7 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 				if gaps > maxGaps {
 					return fmt.Errorf("%s/%s: the server keeps asking for a different offset (last %d): %w", f.Run, f.File, *ae.Offset, err)
 				}
-				u.remote[k] = *ae.Offset
+				u.setRemote(k, *ae.Offset)
 				if *ae.Offset > to {
 					u.warn(s, k, "shrunk", "%s/%s: the server holds %d bytes but the local file has %d: was it replaced? its new bytes are not sent (upload to a new board with --new)", f.Run, f.File, *ae.Offset, to)
 					return nil
@@ -307,7 +372,7 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 			return fmt.Errorf("uploading %s/%s at offset %d: %w", f.Run, f.File, off, err)
 		}
 		notes = res.Warnings
-		u.remote[k] = res.Size
+		u.setRemote(k, res.Size)
 		if res.Size <= off || res.Size > to {
 			// No progress (the server keeps an incomplete record at the
 			// end for later), or the server is ahead: done for this pass.
@@ -327,6 +392,8 @@ const maxNotes = 3
 // (not after every request: a request that ends inside a record may be
 // noted, and the next one completes it).
 func (u *Uploader) serverNotes(s *Summary, k fileKey, notes []string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	var fresh []string
 	for _, n := range notes {
 		if !u.warned[k.run+"\x00"+k.file+"\x00server:"+n] {
@@ -339,17 +406,31 @@ func (u *Uploader) serverNotes(s *Summary, k fileKey, notes []string) {
 	}
 	for i, n := range fresh {
 		if i == maxNotes {
-			u.warn(s, k, "server-more:"+strconv.Itoa(len(notes)), "%s: %d more notes from the server", name, len(fresh)-maxNotes)
+			u.warnLocked(s, k, "server-more:"+strconv.Itoa(len(notes)), "%s: %d more notes from the server", name, len(fresh)-maxNotes)
 		}
 		if i >= maxNotes {
 			u.warned[k.run+"\x00"+k.file+"\x00server:"+n] = true
 			continue
 		}
-		u.warn(s, k, "server:"+n, "%s: %s", name, n)
+		u.warnLocked(s, k, "server:"+n, "%s: %s", name, n)
 	}
 }
 
+// setRemote records the bytes the server holds of a file.
+func (u *Uploader) setRemote(k fileKey, n int64) {
+	u.mu.Lock()
+	u.remote[k] = n
+	u.mu.Unlock()
+}
+
+// warn tells the user something once per file and kind.
 func (u *Uploader) warn(s *Summary, k fileKey, kind, format string, args ...any) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.warnLocked(s, k, kind, format, args...)
+}
+
+func (u *Uploader) warnLocked(s *Summary, k fileKey, kind, format string, args ...any) {
 	id := k.run + "\x00" + k.file + "\x00" + kind
 	if u.warned[id] {
 		return

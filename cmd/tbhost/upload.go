@@ -43,6 +43,7 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 	private := fset.Bool("private", false, "make the board private: only its URL with the view key opens it")
 	showToken := fset.Bool("show-token", false, "also print the board's write token on stdout")
 	chunk := fset.Int64("chunk-size", client.DefaultChunkSize, "bytes sent per request at most")
+	parallel := fset.Int("parallel", client.DefaultParallel, "runs sent at once (a run's files go one after another)")
 	uploadToken := fset.String("upload-token", "", "the server's upload token, when it needs one to create boards (or TBHOST_UPLOAD_TOKEN)")
 	pos, err := m.parse(fset, args)
 	if err != nil {
@@ -56,6 +57,9 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 	}
 	if *chunk <= 0 {
 		return m.usageError(fset, "--chunk-size must be positive")
+	}
+	if *parallel <= 0 {
+		return m.usageError(fset, "--parallel must be positive")
 	}
 	set := setFlags(fset)
 
@@ -209,7 +213,7 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 		remember = nil
 		return cfg.Save()
 	}
-	u := &client.Uploader{Client: c, Board: id, Token: tok, Dir: dir, ChunkSize: *chunk, Interval: *interval,
+	u := &client.Uploader{Client: c, Board: id, Token: tok, Dir: dir, ChunkSize: *chunk, Parallel: *parallel, Interval: *interval,
 		Progress: pp.Update, Logf: func(format string, args ...any) { pp.Printf("warning: "+format, args...) }}
 	if *watch {
 		// A record being written goes out whole, unless it stays cut short.
