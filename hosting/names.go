@@ -107,10 +107,9 @@ func digestKey(id, run string) string {
 	h := sha256.Sum256([]byte(run))
 	return digestPrefix(id) + hex.EncodeToString(h[:16]) + ".pb"
 }
-func rawPrefix(id string) string         { return boardPrefix(id) + "raw/" }
-func rawRunPrefix(id, run string) string { return rawPrefix(id) + escapeSegment(run) + "/" }
+func rawPrefix(id string) string { return boardPrefix(id) + "raw/" }
 func rawFilePrefix(id, run, file string) string {
-	return rawRunPrefix(id, run) + escapeSegment(file) + "/"
+	return rawPrefix(id) + escapeSegment(run) + "/" + escapeSegment(file) + "/"
 }
 func rawPartKey(id, run, file string, off int64) string {
 	return fmt.Sprintf("%s%020d", rawFilePrefix(id, run, file), off)
