@@ -232,18 +232,20 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 			}
 		}()
 	}
+	fed := 0
 feed:
 	for _, run := range runOrder {
 		select {
 		case queue <- byRun[run]:
+			fed++
 		case <-wctx.Done():
 			break feed
 		}
 	}
 	close(queue)
 	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
+	if first == nil && fed < len(runOrder) {
+		first = ctx.Err() // canceled before every run went out
 	}
 	if first != nil {
 		s.Sent = p.BytesDone

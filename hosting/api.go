@@ -36,9 +36,9 @@ func etagOf(c *gin.Context, b *boardMeta, runs ...*runState) string {
 
 // cachedJSON answers with the encoding of what build returns, cached under
 // the answer's ETag: board-wide answers (tags, runs) and scalar series are
-// asked for by every viewer of a board.
-// A client that takes gzip (every browser) gets the answer gzipped, also
-// cached: a chart's series is hundreds of kilobytes of JSON numbers.
+// asked for by every viewer of a board. A client that takes gzip (every
+// browser) gets it gzipped, also cached: a chart's series is hundreds of
+// kilobytes of JSON numbers.
 func (s *Server) cachedJSON(c *gin.Context, etag string, build func() ([]byte, error)) error {
 	c.Header("Vary", "Accept-Encoding")
 	gz := frontend.AcceptsGzip(c.Request)
@@ -88,7 +88,7 @@ func gzipAnswer(raw []byte) []byte {
 // isGzip tells a gzipped answer from JSON, which never starts with 0x1f.
 func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
 
-// notModified sets ETag and Cache-Control from the runs' generations and
+// notModified sets ETag and Cache-Control from the runs' versions and
 // the request, and answers 304 when the client has that version.
 func notModified(c *gin.Context, b *boardMeta, runs ...*runState) bool {
 	etag := etagOf(c, b, runs...)
