@@ -291,7 +291,9 @@ func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value) {
 		sr.Start(v.Step)
 		return
 	}
-	if v.Plugin != "" {
+	if v.Plugin != "" && (v.Kind != tfevents.KindScalar || v.Plugin != tfevents.PluginScalars) {
+		// (A scalar series' plugin is "scalars" unless set otherwise:
+		// no second lookup per value for the common case.)
 		sr.SetPlugin(v.Tag, v.Plugin)
 	}
 	if (v.DisplayName != "" || v.Description != "") && d.Tags[v.Tag] == nil {
