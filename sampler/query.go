@@ -67,18 +67,7 @@ func (c *columns) fold(p Point) {
 		*col = column{used: true, first: p, last: p, min: p, max: p}
 		return
 	}
-	if p.Step < col.first.Step {
-		col.first = p
-	}
-	if p.Step > col.last.Step {
-		col.last = p
-	}
-	if lessMin(p, col.min) {
-		col.min = p
-	}
-	if moreMax(p, col.max) {
-		col.max = p
-	}
+	widen(&col.first, &col.last, &col.min, &col.max, p)
 }
 
 // Query answers a chart request for the scalar series tag: steps [start,

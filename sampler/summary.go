@@ -337,22 +337,28 @@ func restrict(b bucket, lo, hi int64, extras []Point) (bucket, bool) {
 			nb.first, nb.last, nb.min, nb.max = p, p, p, p
 			continue
 		}
-		if p.Step < nb.first.Step {
-			nb.first = p
-		}
-		if p.Step > nb.last.Step {
-			nb.last = p
-		}
-		if lessMin(p, nb.min) {
-			nb.min = p
-		}
-		if moreMax(p, nb.max) {
-			nb.max = p
-		}
+		widen(&nb.first, &nb.last, &nb.min, &nb.max, p)
 	}
 	nb.count = prorate(b.count, b.first.Step, b.last.Step, lo, hi,
 		int64(len(in.pts)), b.count-int64(len(out.pts)))
 	return nb, true
+}
+
+// widen makes first, last, min and max (a bucket's four M4 points) take
+// in p, which may come in any step order.
+func widen(first, last, min, max *Point, p Point) {
+	if p.Step < first.Step {
+		*first = p
+	}
+	if p.Step > last.Step {
+		*last = p
+	}
+	if lessMin(p, *min) {
+		*min = p
+	}
+	if moreMax(p, *max) {
+		*max = p
+	}
 }
 
 // lessMin/moreMax order points by value, ties to the earlier step.
