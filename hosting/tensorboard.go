@@ -488,17 +488,23 @@ func blobQuery(c *gin.Context, run, sha string) string {
 	return v.Encode()
 }
 
+// sampleParam reads ?sample=, which of an event's images or clips to show.
+func sampleParam(c *gin.Context) (int64, error) {
+	sample, err := queryInt(c, "sample", 0)
+	if err == nil && sample < 0 {
+		err = Errorf(Invalid, "sample=%d is negative", sample)
+	}
+	return sample, err
+}
+
 func (s *Server) tbImages(c *gin.Context) error {
 	_, r, its, done, err := s.pluginItems(c, "images")
 	if err != nil || done {
 		return err
 	}
-	sample, err := queryInt(c, "sample", 0)
+	sample, err := sampleParam(c)
 	if err != nil {
 		return err
-	}
-	if sample < 0 {
-		return Errorf(Invalid, "sample=%d is negative", sample)
 	}
 	type image struct {
 		WallTime Float  `json:"wall_time"`
@@ -527,12 +533,9 @@ func (s *Server) tbAudio(c *gin.Context) error {
 	if err != nil || done {
 		return err
 	}
-	sample, err := queryInt(c, "sample", 0)
+	sample, err := sampleParam(c)
 	if err != nil {
 		return err
-	}
-	if sample < 0 {
-		return Errorf(Invalid, "sample=%d is negative", sample)
 	}
 	type clip struct {
 		WallTime    Float  `json:"wall_time"`
