@@ -270,6 +270,40 @@ func tagsBody(t *testing.T, a api, id string) []byte {
 }
 
 // createRetry creates a board, retrying server errors.
+// startUploads creates a board per entry of in (retrying) and uploads its
+// files concurrently, each resuming after failures; wait waits for the
+// uploads and reports their errors.
+func startUploads(t *testing.T, lc *loadClient, in [][]loadFile, name string, chunk int) (ids []string, st *retryStats, wait func()) {
+	t.Helper()
+	st = &retryStats{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for i, fs := range in {
+		b := createRetry(t, lc, fmt.Sprintf("%s %d", name, i))
+		ids = append(ids, b.ID)
+		for _, f := range fs {
+			f.board = b
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := lc.uploadResume(f, chunk, 500, st); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	return ids, st, func() {
+		t.Helper()
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+	}
+}
+
 func createRetry(t *testing.T, lc *loadClient, name string) created {
 	t.Helper()
 	for tries := 0; tries < 50; tries++ {
@@ -320,29 +354,8 @@ func TestFaultRandomStore(t *testing.T) {
 			a := startServer(t, rs)
 			lc := newLoadClient(func() string { return a.base })
 			defer lc.client.CloseIdleConnections()
-			var ids []string
-			var st retryStats
-			var wg sync.WaitGroup
-			errc := make(chan error, boards*runs)
-			for i, fs := range in {
-				b := createRetry(t, lc, fmt.Sprintf("faulty %d", i))
-				ids = append(ids, b.ID)
-				for _, f := range fs {
-					f.board = b
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						if err := lc.uploadResume(f, chunk, 500, &st); err != nil {
-							errc <- err
-						}
-					}()
-				}
-			}
-			wg.Wait()
-			close(errc)
-			for err := range errc {
-				t.Error(err)
-			}
+			ids, st, wait := startUploads(t, lc, in, "faulty", chunk)
+			wait()
 			if rs.failed.Load() == 0 {
 				t.Error("the store failed no operation: the test tested nothing")
 			}
@@ -381,24 +394,7 @@ func TestFaultServerKilledMidUpload(t *testing.T) {
 	lc := newLoadClient(func() string { return base.Load().(string) })
 	defer lc.client.CloseIdleConnections()
 
-	var ids []string
-	var st retryStats
-	var wg sync.WaitGroup
-	errc := make(chan error, boards*runs)
-	for i, fs := range in {
-		b := createRetry(t, lc, fmt.Sprintf("killed %d", i))
-		ids = append(ids, b.ID)
-		for _, f := range fs {
-			f.board = b
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := lc.uploadResume(f, chunk, 500, &st); err != nil {
-					errc <- err
-				}
-			}()
-		}
-	}
+	ids, st, wait := startUploads(t, lc, in, "killed", chunk)
 
 	// Kill the server once some of every upload is in, while the rest is
 	// in flight.
@@ -418,11 +414,7 @@ func TestFaultServerKilledMidUpload(t *testing.T) {
 	base.Store(restarted.URL)
 	old.Close() // waits for the old server's handlers to end
 
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Error(err)
-	}
+	wait()
 	t.Logf("killed after %d store writes; client retries %d (connection errors %d, 5xx %d)", writesBefore, st.retries.Load(), st.connErrors.Load(), st.serverErrors.Load())
 	if st.connErrors.Load() == 0 {
 		t.Error("no upload saw the server die: the test tested nothing")
