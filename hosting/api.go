@@ -118,8 +118,7 @@ type RunInfo struct {
 }
 
 // readableRuns loads the board and its runs, and answers 304 when the client
-// has this version. done reports that the answer is sent. A POST's answer
-// depends on its body, which the ETag does not name: it is not revalidated.
+// has this version (see revalidated). done reports that the answer is sent.
 func (s *Server) readableRuns(c *gin.Context) (b *boardMeta, runs []*runState, done bool, err error) {
 	b, err = s.readableBoard(c)
 	if err != nil {
@@ -129,10 +128,13 @@ func (s *Server) readableRuns(c *gin.Context) (b *boardMeta, runs []*runState, d
 	if err != nil {
 		return nil, nil, false, err
 	}
-	if c.Request.Method != http.MethodGet {
-		return b, runs, false, nil
-	}
-	return b, runs, notModified(c, b, runs...), nil
+	return b, runs, revalidated(c, b, runs...), nil
+}
+
+// revalidated is notModified for a GET. A POST's answer depends on its
+// body, which the ETag does not name: it is not revalidated.
+func revalidated(c *gin.Context, b *boardMeta, runs ...*runState) bool {
+	return c.Request.Method == http.MethodGet && notModified(c, b, runs...)
 }
 
 func (s *Server) getRuns(c *gin.Context) error {

@@ -486,7 +486,7 @@ func (s *Server) tbHParamsMetricEvals(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Request.Method == http.MethodGet && notModified(c, b, r) {
+	if revalidated(c, b, r) {
 		return nil
 	}
 	rows, ok := scalarRows(r, req.MetricName.Tag)
