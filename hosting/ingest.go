@@ -191,7 +191,6 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 		w.dirtySince = now
 	}
 	w.dirty += max(int64(len(fresh)), 1)
-	w.lastAppend = now
 	w.used.Store(now.UnixNano())
 	w.held.Store(digestBytes(w.d))
 	w.size.Store(int64(w.s.SizeBytes()) + int64(len(fs.Pending)))

@@ -55,8 +55,7 @@ type runWriter struct {
 	s          *sampler.Run
 	dirty      int64     // bytes appended since the stored checkpoint
 	dirtySince time.Time // the first of those appends
-	lastAppend time.Time
-	pubFresh   bool // pub holds every append
+	pubFresh   bool      // pub holds every append
 	// shared: pub holds d and s themselves, not copies; the next append
 	// copies them before it changes them.
 	shared bool
@@ -306,7 +305,7 @@ func (s *Server) tick(w *runWriter) {
 		return
 	}
 	w.mu.Lock()
-	dirty, since, last := w.dirty, w.dirtySince, w.lastAppend
+	dirty, since := w.dirty, w.dirtySince
 	w.mu.Unlock()
 	if dirty > 0 {
 		if wait := s.cfg.FlushInterval - time.Since(since); wait > 0 {
@@ -322,7 +321,7 @@ func (s *Server) tick(w *runWriter) {
 			return
 		}
 	}
-	if wait := s.writerIdle() - time.Since(last); wait > 0 {
+	if wait := s.writerIdle() - time.Since(time.Unix(0, w.used.Load())); wait > 0 {
 		s.arm(w, wait)
 		return
 	}
