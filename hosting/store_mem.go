@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -16,6 +16,7 @@ import (
 type MemStore struct {
 	mu      sync.RWMutex
 	objects map[string]memObject
+	keys    []string // the objects' keys, sorted: List costs what a bucket's does
 	lastGen int64
 }
 
@@ -35,6 +36,10 @@ var _ Store = (*MemStore)(nil)
 
 // put stores a copy of data at key; the caller holds s.mu.
 func (s *MemStore) put(key string, data []byte) int64 {
+	if _, ok := s.objects[key]; !ok {
+		i, _ := slices.BinarySearch(s.keys, key)
+		s.keys = slices.Insert(s.keys, i, key)
+	}
 	s.lastGen++
 	s.objects[key] = memObject{data: bytes.Clone(data), gen: s.lastGen}
 	return s.lastGen
@@ -118,14 +123,15 @@ func (s *MemStore) List(ctx context.Context, prefix, start string) ([]ObjectInfo
 		return nil, fmt.Errorf("list %s: %w", prefix, err)
 	}
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	var out []ObjectInfo
-	for k, o := range s.objects {
-		if strings.HasPrefix(k, prefix) && k >= start {
-			out = append(out, ObjectInfo{Key: k, Size: int64(len(o.data))})
+	i, _ := slices.BinarySearch(s.keys, max(prefix, start))
+	for _, k := range s.keys[i:] {
+		if !strings.HasPrefix(k, prefix) {
+			break
 		}
+		out = append(out, ObjectInfo{Key: k, Size: int64(len(s.objects[k].data))})
 	}
-	s.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }
 
@@ -138,7 +144,11 @@ func (s *MemStore) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	s.mu.Lock()
-	delete(s.objects, key)
+	if _, ok := s.objects[key]; ok {
+		delete(s.objects, key)
+		i, _ := slices.BinarySearch(s.keys, key)
+		s.keys = slices.Delete(s.keys, i, i+1)
+	}
 	s.mu.Unlock()
 	return nil
 }
