@@ -121,3 +121,16 @@ func TestSnapshotOutlivesAppends(t *testing.T) {
 		t.Error("the snapshot after the append does not show it")
 	}
 }
+
+// Board ids work as command-line arguments: none starts with "-" (or "_").
+func TestBoardIDs(t *testing.T) {
+	for range 5000 { // a leading '-' or '_' would come once in 32 draws
+		id, err := newBoardID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checkID(id) != nil || id[0] == '-' || id[0] == '_' {
+			t.Fatalf("board id %q", id)
+		}
+	}
+}

@@ -53,6 +53,18 @@ func newSecret(n int) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// newBoardID returns a random board id that starts with a letter or a
+// digit: an id that starts with "-" would read as a flag on a command line
+// (tbhost export -x...).
+func newBoardID() (string, error) {
+	for {
+		id, err := newSecret(16)
+		if err != nil || id[0] != '-' && id[0] != '_' {
+			return id, err
+		}
+	}
+}
+
 func hashSecret(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])

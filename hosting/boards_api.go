@@ -72,7 +72,7 @@ func (s *Server) createBoard(c *gin.Context) error {
 	if err := validateNameDesc(req.Name, req.Description); err != nil {
 		return err
 	}
-	id, err := newSecret(16)
+	id, err := newBoardID()
 	if err != nil {
 		return err
 	}
