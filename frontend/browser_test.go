@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "hosting.NewServer:", err)
 		return 1
 	}
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(failing(srv.Handler()))
 	defer ts.Close()
 	baseURL = ts.URL
 
@@ -80,6 +81,25 @@ func run(m *testing.M) int {
 	browserErr = chromedp.Do(ctx)
 	browserCtx = ctx
 	return m.Run()
+}
+
+// failures holds, per board id, how many of its next /scalars_multi
+// requests answer 503 (see TestTransientErrorsAreRetried).
+var failures sync.Map // string -> *atomic.Int32
+
+// failing wraps the server's handler to answer the failures asked for.
+func failing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/api/boards/"); ok {
+			if id, ok := strings.CutSuffix(rest, "/scalars_multi"); ok {
+				if n, ok := failures.Load(id); ok && n.(*atomic.Int32).Add(-1) >= 0 {
+					http.Error(w, "overloaded", http.StatusServiceUnavailable)
+					return
+				}
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func chromiumPath() string {
@@ -363,10 +383,27 @@ func (t *tab) waitFor(what, js string, timeout time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.t.Fatalf("timed out waiting for %s (%s); console errors: %v", what, js, t.consoleErrors())
+			t.t.Fatalf("timed out waiting for %s (%s); console errors: %v; page: %s", what, js, t.consoleErrors(), t.pageState())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// pageState describes the page for a failure message: the message shown,
+// the runs count, each chart's state, and the API calls it made.
+func (t *tab) pageState() string {
+	st, err := chromedp.Run(t.ctx, chromedp.Evaluate[string](`JSON.stringify({
+	  message: document.getElementById('message')?.textContent,
+	  runs: document.getElementById('runs-count')?.textContent,
+	  charts: [...document.querySelectorAll('.chart')].slice(0, 10).map((c) => [c.dataset.tag, c.dataset.state, c.dataset.series, c.querySelector('.note')?.textContent]),
+	  queries: window.__tbhost?.queries,
+	  urls: window.__tbhost?.urls?.slice(-10),
+	  timings: window.__tbhost?.timings?.slice(-20),
+	})`))
+	if err != nil {
+		return "(unknown: " + err.Error() + ")"
+	}
+	return st
 }
 
 func (t *tab) open(path string) {
@@ -742,6 +779,32 @@ func TestEmptyBoard(t *testing.T) {
 	tb.open(boardPath(b.ID))
 	tb.waitFor("the empty message", `!document.getElementById('message').hidden && /no data/i.test(document.getElementById('message').textContent)`, 10*time.Second)
 	tb.noConsoleErrors()
+}
+
+// TestTransientErrorsAreRetried: a chart whose query meets a passing
+// failure (503, as from an overloaded or restarting server) asks again
+// and draws, rather than staying in its error state.
+func TestTransientErrorsAreRetried(t *testing.T) {
+	b := createBoard(t, "flaky server", "")
+	var data []byte
+	for s := range 5 {
+		data = tfevents.AppendRecord(data, tfevents.AppendScalarEvent(nil, "loss", int64(s), 1.7e9+float64(s), float64(s)))
+	}
+	if err := putFile(b, "train", "events.out.tfevents.1.x", 0, data); err != nil {
+		t.Fatal(err)
+	}
+	left := new(atomic.Int32)
+	left.Store(2)
+	failures.Store(b.ID, left)
+	tb := newTab(t)
+	tb.open(boardPath(b.ID))
+	tb.waitFor("the chart", `document.querySelector('.chart[data-tag=loss]')?.dataset.state === 'drawn'`, 30*time.Second)
+	if n := left.Load(); n > 0 {
+		t.Errorf("%d of the 2 failures were not met: the test proves nothing", n)
+	}
+	if got := eval[string](tb, `document.querySelector('.chart[data-tag=loss]').dataset.series`); got != "1" {
+		t.Errorf("%s series drawn, want 1", got)
+	}
 }
 
 // TestThousandRuns: the runs list stays small in the DOM, filters fast,

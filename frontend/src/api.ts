@@ -73,6 +73,28 @@ export class HttpError extends Error {
   constructor(public status: number, message: string) { super(message); }
 }
 
+/** RETRY_DELAYS are the waits before asking again after a failure that
+ * may pass (no answer, 429, 502, 503, 504): a server restarting or
+ * overloaded for a moment should not leave a chart in an error state. */
+const RETRY_DELAYS = [250, 1000, 3000];
+
+const transient = new Set([429, 502, 503, 504]);
+
+/** fetchRetrying GETs u, asking again after transient failures. */
+async function fetchRetrying(u: string, signal?: AbortSignal): Promise<Response> {
+  for (let i = 0; ; i++) {
+    let res: Response | null = null;
+    try {
+      res = await fetch(u, { signal, headers: { Accept: 'application/json' } });
+    } catch (e) {
+      if (signal?.aborted || i >= RETRY_DELAYS.length) throw e;
+    }
+    if (res && (res.ok || !transient.has(res.status) || i >= RETRY_DELAYS.length)) return res;
+    await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS[i]));
+    if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
+  }
+}
+
 /** Api builds URLs under /api/boards/<id>/ and passes the view key along. */
 export class Api {
   readonly base: string;
@@ -97,7 +119,7 @@ export class Api {
     const u = this.url(path, params);
     track(u);
     const t0 = performance.now();
-    const res = await fetch(u, { signal, headers: { Accept: 'application/json' } });
+    const res = await fetchRetrying(u, signal);
     const t1 = performance.now();
     if (!res.ok) {
       timing(path, t0, t1, t1);
