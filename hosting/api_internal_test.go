@@ -122,6 +122,83 @@ func TestSnapshotOutlivesAppends(t *testing.T) {
 	}
 }
 
+// A reader that finds the writer held by another reader or a checkpoint
+// gets the run as of its last answered append: a run missing from one
+// answer (as when the older snapshot predates the run's first checkpoint)
+// stays missing from a page with no reason to ask again. An append in
+// progress is not waited for once the run has a checkpoint.
+func TestSnapshotHoldsAnsweredAppends(t *testing.T) {
+	tests := []struct {
+		name      string
+		appending bool // the holder is an append in progress
+		appends   int  // answered appends before the read
+		wait      bool // the reader waits for the holder
+		wantCount int64
+	}{
+		{"another reader, after the run's first append", false, 1, true, 5},
+		{"another reader, after later appends", false, 2, true, 10},
+		{"an append in progress, before the first snapshot", true, 1, true, 5},
+		{"an append in progress, after a snapshot", true, 2, false, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			srv, err := NewServer(Config{Store: NewMemStore(), FlushInterval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := digestKey("b", "train")
+			var off int64
+			for i := range tt.appends {
+				var data []byte
+				for s := range 5 {
+					data = tfevents.AppendRecord(data, tfevents.AppendScalarEvent(nil, "loss", int64(5*i+s), 1, 0.5))
+				}
+				if _, err := srv.Append(ctx, "b", "train", "f", off, data); err != nil {
+					t.Fatal(err)
+				}
+				off += int64(len(data))
+				if i == 0 && tt.appends > 1 {
+					if _, err := srv.loadRun(ctx, key, false); err != nil { // a snapshot after the first
+						t.Fatal(err)
+					}
+				}
+			}
+			w := srv.writerOf(key)
+			w.mu.Lock()
+			w.appending.Store(tt.appending)
+			got := make(chan *runState, 1)
+			go func() {
+				r, err := srv.loadRun(ctx, key, false)
+				if err != nil {
+					t.Error(err)
+				}
+				got <- r
+			}()
+			var r *runState
+			select {
+			case r = <-got:
+				if tt.wait {
+					t.Errorf("the read did not wait for the holder: generation %d, %d tags", r.gen, len(r.s.Tags()))
+				}
+			case <-time.After(200 * time.Millisecond):
+				if !tt.wait {
+					t.Error("the read waits for an append in progress")
+				}
+			}
+			w.appending.Store(false)
+			w.mu.Unlock()
+			if r == nil {
+				r = <-got
+			}
+			tags := r.s.Tags()
+			if r.gen == 0 || len(tags) != 1 || tags[0].Count != tt.wantCount {
+				t.Errorf("read generation %d, tags %+v; want the run with %d values of loss", r.gen, tags, tt.wantCount)
+			}
+		})
+	}
+}
+
 // Board ids work as command-line arguments: none starts with "-" (or "_").
 func TestBoardIDs(t *testing.T) {
 	for range 5000 { // a leading '-' or '_' would come once in 32 draws

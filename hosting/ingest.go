@@ -166,6 +166,7 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 	go func() { stored <- s.store.Put(ctx, rawPartKey(w.id, w.run, file, size), fresh) }()
 
 	w.mu.Lock()
+	w.appending.Store(true)
 	if w.shared {
 		// Readers hold the state as it is: change a copy.
 		w.d, w.s, w.shared = proto.CloneOf(w.d), w.s.Clone(), false
@@ -179,6 +180,7 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 	warned := len(fs.Warnings)
 	values := ingest(w.d, fs, w.s, fresh)
 	if err := <-stored; err != nil {
+		w.appending.Store(false)
 		w.mu.Unlock()
 		s.storeError("put")
 		s.dropWriter(w) // its state holds bytes the store lacks
@@ -194,9 +196,10 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 	w.used.Store(now.UnixNano())
 	w.held.Store(digestBytes(w.d))
 	w.size.Store(int64(w.s.SizeBytes()) + int64(len(fs.Pending)))
-	w.pubFresh = false
+	w.pubFresh.Store(false)
 	res := resultOf(w.run, file, fs, values)
 	res.Warnings = append(res.Warnings, fs.Warnings[warned:]...)
+	w.appending.Store(false)
 	w.mu.Unlock()
 
 	// Replays look for the parts of the files the checkpoint names: a new

@@ -55,16 +55,17 @@ type runWriter struct {
 	s          *sampler.Run
 	dirty      int64     // bytes appended since the stored checkpoint
 	dirtySince time.Time // the first of those appends
-	pubFresh   bool      // pub holds every append
 	// shared: pub holds d and s themselves, not copies; the next append
 	// copies them before it changes them.
 	shared bool
 
-	pub    atomic.Pointer[runState] // the last snapshot given to readers
-	closed atomic.Bool              // dropped: readers must load the run elsewhere
-	size   atomic.Int64             // bytes of the state, as of the last append
-	used   atomic.Int64             // time of the last append, Unix ns
-	held   atomic.Int64             // raw bytes of all files (digestBytes(d))
+	pub       atomic.Pointer[runState] // the last snapshot given to readers
+	pubFresh  atomic.Bool              // pub holds every append; set under mu
+	appending atomic.Bool              // an append holds mu
+	closed    atomic.Bool              // dropped: readers must load the run elsewhere
+	size      atomic.Int64             // bytes of the state, as of the last append
+	used      atomic.Int64             // time of the last append, Unix ns
+	held      atomic.Int64             // raw bytes of all files (digestBytes(d))
 
 	timer *time.Timer // flushes and retires; set under the stripe lock
 }
@@ -98,8 +99,9 @@ func (s *Server) openWriter(ctx context.Context, id, run, key string, fresh bool
 		d.Files = map[string]*hostingpb.FileState{}
 	}
 	d.Run = run
-	w := &runWriter{id: id, run: run, key: key, gen: st.gen, d: d, s: st.s.Clone(), pubFresh: true}
+	w := &runWriter{id: id, run: run, key: key, gen: st.gen, d: d, s: st.s.Clone()}
 	w.pub.Store(st)
+	w.pubFresh.Store(true)
 	w.held.Store(digestBytes(d))
 	if st.replayed > 0 {
 		w.dirty, w.dirtySince = st.replayed, time.Now() // checkpoint what was replayed
@@ -158,10 +160,16 @@ func (s *Server) dropWriters(id string) {
 // was dropped. It hands out the writer's own state, which the next append
 // copies before changing (so a board read after an upload costs no copy;
 // one read between appends of a live run costs one). A reader that finds
-// an append in progress gets the previous snapshot rather than wait for it.
+// an append in progress gets the last snapshot rather than wait for it,
+// unless that one predates the run's first checkpoint (it would leave the
+// run out). Otherwise a reader gets every append answered: one that finds
+// another reader or a checkpoint holding mu waits for it unless the last
+// snapshot is current (a run missing from one answer stays missing from a
+// page that has no reason to ask again).
 func (w *runWriter) snapshot(now time.Time) *runState {
 	if !w.mu.TryLock() {
-		if p := w.pub.Load(); p != nil && !w.closed.Load() {
+		fresh, appending := w.pubFresh.Load(), w.appending.Load() // before pub: it only moves on
+		if p := w.pub.Load(); p != nil && !w.closed.Load() && (fresh || (appending && p.gen != 0)) {
 			return p
 		}
 		w.mu.Lock()
@@ -170,9 +178,10 @@ func (w *runWriter) snapshot(now time.Time) *runState {
 	if w.closed.Load() {
 		return nil
 	}
-	if !w.pubFresh {
+	if !w.pubFresh.Load() {
 		w.pub.Store(newRunState(w.key, w.gen, w.d, w.s, now))
-		w.pubFresh, w.shared = true, true
+		w.pubFresh.Store(true)
+		w.shared = true
 	}
 	return w.pub.Load()
 }
@@ -230,7 +239,7 @@ func (s *Server) flush(ctx context.Context, w *runWriter) error {
 			}
 			w.mu.Lock()
 			w.gen, w.dirty = newGen, 0
-			if p := w.pub.Load(); w.pubFresh {
+			if p := w.pub.Load(); w.pubFresh.Load() {
 				w.pub.Store(newRunState(w.key, newGen, p.d, p.s, p.loaded))
 			}
 			w.mu.Unlock()
@@ -260,7 +269,7 @@ func (s *Server) flush(ctx context.Context, w *runWriter) error {
 		w.d, w.s, w.gen, w.shared = d, st.s.Clone(), st.gen, false
 		w.dirty = st.replayed
 		w.pub.Store(st)
-		w.pubFresh = true
+		w.pubFresh.Store(true)
 		w.mu.Unlock()
 	}
 }
@@ -332,9 +341,10 @@ func (s *Server) tick(w *runWriter) {
 // The caller holds the stripe lock.
 func (s *Server) retire(w *runWriter) {
 	w.mu.Lock()
-	if !w.pubFresh && !w.closed.Load() {
+	if !w.pubFresh.Load() && !w.closed.Load() {
 		w.pub.Store(newRunState(w.key, w.gen, w.d, w.s, s.now()))
-		w.pubFresh, w.shared = true, true
+		w.pubFresh.Store(true)
+		w.shared = true
 	}
 	w.mu.Unlock()
 	if r := w.pub.Load(); r != nil && r.gen != 0 && !w.closed.Load() {

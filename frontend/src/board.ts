@@ -277,12 +277,12 @@ export class BoardApp {
         const b = await this.api.get<Board>('');
         const sig = boardSig(b);
         const changed = sig !== this.boardSig;
-        this.boardSig = sig;
         this.board = b;
         this.renderHeader();
         if (changed) {
           const before = this.allRuns.length;
           await this.loadIndex();
+          this.boardSig = sig; // only now: an index that failed to load is asked for again
           this.generation++;
           if (this.allRuns.length !== before) this.runList?.refilter();
           this.renderTabs();
