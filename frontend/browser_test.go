@@ -83,20 +83,26 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// failures holds, per board id, how many of its next /scalars_multi
-// requests answer 503 (see TestTransientErrorsAreRetried).
+// failures holds, per API path (/api/boards/<id>/<endpoint>), how many of
+// its next requests answer 503 (see failNext).
 var failures sync.Map // string -> *atomic.Int32
+
+// failNext makes the next n requests of a board's endpoint answer 503, as
+// an overloaded or restarting server would; the counter it returns says
+// how many of them are still to come.
+func failNext(b created, endpoint string, n int32) *atomic.Int32 {
+	left := new(atomic.Int32)
+	left.Store(n)
+	failures.Store("/api/boards/"+b.ID+endpoint, left)
+	return left
+}
 
 // failing wraps the server's handler to answer the failures asked for.
 func failing(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rest, ok := strings.CutPrefix(r.URL.Path, "/api/boards/"); ok {
-			if id, ok := strings.CutSuffix(rest, "/scalars_multi"); ok {
-				if n, ok := failures.Load(id); ok && n.(*atomic.Int32).Add(-1) >= 0 {
-					http.Error(w, "overloaded", http.StatusServiceUnavailable)
-					return
-				}
-			}
+		if n, ok := failures.Load(r.URL.Path); ok && n.(*atomic.Int32).Add(-1) >= 0 {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+			return
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -793,9 +799,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	if err := putFile(b, "train", "events.out.tfevents.1.x", 0, data); err != nil {
 		t.Fatal(err)
 	}
-	left := new(atomic.Int32)
-	left.Store(2)
-	failures.Store(b.ID, left)
+	left := failNext(b, "/scalars_multi", 2)
 	tb := newTab(t)
 	tb.open(boardPath(b.ID))
 	tb.waitFor("the chart", `document.querySelector('.chart[data-tag=loss]')?.dataset.state === 'drawn'`, 30*time.Second)
@@ -804,6 +808,32 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	}
 	if got := eval[string](tb, `document.querySelector('.chart[data-tag=loss]').dataset.series`); got != "1" {
 		t.Errorf("%s series drawn, want 1", got)
+	}
+}
+
+// TestIndexReloadRetried: when the page sees the board change but cannot
+// load its index (every retry failed), it asks again at the next poll
+// rather than wait for the next change, which may never come.
+func TestIndexReloadRetried(t *testing.T) {
+	b := createBoard(t, "index fails", "")
+	run := func(name string) {
+		var data []byte
+		for s := range 5 {
+			data = tfevents.AppendRecord(data, tfevents.AppendScalarEvent(nil, "loss", int64(s), 1.7e9+float64(s), float64(s)))
+		}
+		if err := putFile(b, name, "events.out.tfevents.1.x", 0, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("a")
+	tb := newTab(t)
+	tb.open(boardPath(b.ID))
+	tb.waitFor("run a", `document.getElementById('runs-count').textContent.includes('1/1')`, 30*time.Second)
+	left := failNext(b, "/tags", 4) // the first try and its three retries
+	run("b")
+	tb.waitFor("run b", `document.getElementById('runs-count').textContent.includes('2/2')`, 40*time.Second)
+	if n := left.Load(); n > 0 {
+		t.Errorf("%d of the 4 failures were not met: the test proves nothing", n)
 	}
 }
 
