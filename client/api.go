@@ -129,6 +129,21 @@ func (c *Client) CreateBoard(ctx context.Context, b NewBoard) (*Created, error) 
 	return &out, nil
 }
 
+// Health asks the server whether it serves (GET /healthz) or, with ready,
+// whether it also reaches its store (GET /readyz). It asks once: a health
+// check's caller decides when to ask again.
+func (c *Client) Health(ctx context.Context, ready bool) error {
+	path := "/healthz"
+	if ready {
+		path = "/readyz"
+	}
+	resp, err := c.once(ctx, &request{method: http.MethodGet, path: path})
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
 // Board returns a board's metadata.
 func (c *Client) Board(ctx context.Context, id string) (*Board, error) {
 	var out Board

@@ -1,6 +1,6 @@
 // Command tbhost hosts TensorBoard event files behind permanent, shareable
 // URLs: it is the server (tbhost serve) and its command-line client (upload,
-// list, update, delete, export), plus local tools (inspect, bench).
+// list, update, delete, export, health), plus local tools (inspect, bench).
 //
 // This package only parses flags and wires packages; the end-to-end tests
 // drive it through the Main type.
@@ -60,6 +60,7 @@ var commands = map[string]command{
 	"delete":  {(*Main).delete, "delete a board"},
 	"export":  {(*Main).export, "download a board's raw event files and scalar CSVs"},
 	"bench":   {(*Main).bench, "measure ingest and query speed on a generated run"},
+	"health":  {(*Main).health, "ask a server whether it serves (and reaches its store)"},
 }
 
 var errUsage = errors.New("usage")
