@@ -2,8 +2,6 @@ package hosting_test
 
 import (
 	"bufio"
-	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,12 +10,8 @@ import (
 	"testing"
 
 	"tbhost/hosting"
+	"tbhost/hosting/storetest"
 )
-
-// downStore is a store whose Ping fails.
-type downStore struct{ hosting.Store }
-
-func (downStore) Ping(context.Context) error { return errors.New("bucket unreachable") }
 
 // metricValues reads a Prometheus text exposition into "name{labels}" → value.
 func metricValues(t *testing.T, base string) map[string]float64 {
@@ -116,7 +110,7 @@ func TestOps(t *testing.T) {
 		}
 	}
 
-	down, err := hosting.NewServer(hosting.Config{Store: downStore{hosting.NewMemStore()}})
+	down, err := hosting.NewServer(hosting.Config{Store: storetest.Unreachable{Store: hosting.NewMemStore()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"tbhost/hosting"
+	"tbhost/hosting/storetest"
 )
-
-// unreachable is a store whose bucket cannot be reached.
-type unreachable struct{ hosting.Store }
-
-func (unreachable) Ping(context.Context) error { return errors.New("bucket unreachable") }
 
 // opsServer serves the whole API with its operations endpoints, as serve
 // does, on st.
@@ -32,7 +27,7 @@ func opsServer(t *testing.T, st hosting.Store) string {
 
 func TestHealth(t *testing.T) {
 	up := opsServer(t, hosting.NewMemStore())
-	storeDown := opsServer(t, unreachable{hosting.NewMemStore()})
+	storeDown := opsServer(t, storetest.Unreachable{Store: hosting.NewMemStore()})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	t.Cleanup(hung.Close)
 	down := httptest.NewServer(http.NotFoundHandler())

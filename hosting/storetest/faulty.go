@@ -14,6 +14,13 @@ import (
 // ErrInjected is the error Faulty returns for the writes it fails.
 var ErrInjected = errors.New("storetest: injected write failure")
 
+// Unreachable wraps a Store whose Ping fails, as a bucket out of reach
+// does; other calls pass through. It tests readiness checks.
+type Unreachable struct{ hosting.Store }
+
+// Ping reports the store unreachable.
+func (Unreachable) Ping(context.Context) error { return errors.New("storetest: bucket unreachable") }
+
 // Faulty wraps a Store and fails its writes (Put, PutIf, Delete) on
 // demand, to test what a crash or an outage at each write leaves behind.
 // Reads pass through. It is safe for concurrent use.
