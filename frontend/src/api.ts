@@ -90,6 +90,7 @@ async function fetchRetrying(u: string, signal?: AbortSignal): Promise<Response>
       if (signal?.aborted || i >= RETRY_DELAYS.length) throw e;
     }
     if (res && (res.ok || !transient.has(res.status) || i >= RETRY_DELAYS.length)) return res;
+    res?.body?.cancel().catch(() => {}); // free the connection
     await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS[i]));
     if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
   }
