@@ -318,3 +318,64 @@ func TestReplayListsOnlyTheLag(t *testing.T) {
 		t.Errorf("loading the run listed %d objects; the run has %d parts before its checkpoint and 3 after", cs.listed.Load(), parts)
 	}
 }
+
+// TestReplayOverlappingParts: a retry through a server that had not seen
+// a part stores that part again, longer (its piece started at the same
+// offset and went further), after the checkpoint counted the shorter one.
+// A server loading the run replays the longer part's tail and the parts
+// after it: no byte the store holds is left out of the board.
+func TestReplayOverlappingParts(t *testing.T) {
+	ctx := context.Background()
+	var data []byte
+	var ends []int64 // end of each record
+	for step := range int64(300) {
+		data = tfevents.AppendRecord(data, tfevents.AppendScalarEvent(nil, "loss", step, 1.7e9+float64(step), float64(step)))
+		ends = append(ends, int64(len(data)))
+	}
+	c1, c2, c3 := ends[99], ends[199], ends[249]
+
+	store := hosting.NewMemStore()
+	srv, first := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
+	b := first.create("overlap")
+	first.json("PUT", filePath(b.ID, "train", "events.out.tfevents.1.x", 0), b.Token, bytes.NewReader(data[:c1]), 200, nil)
+	first.json("PUT", filePath(b.ID, "train", "events.out.tfevents.1.x", c1), b.Token, bytes.NewReader(data[c1:c2]), 200, nil)
+	if err := srv.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := storetest.Checkpointed(t, store, b.ID); got != c2 {
+		t.Fatalf("the checkpoint counts %d bytes, want %d", got, c2)
+	}
+	// The part at c1 again, longer, and a part after it, as a server that
+	// had not seen the part stores them.
+	objs, err := store.List(ctx, "boards/"+b.ID+"/raw/", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var part string
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, fmt.Sprintf("/%020d", c1)) {
+			part = o.Key
+		}
+	}
+	if part == "" {
+		t.Fatalf("no raw part at offset %d in %v", c1, objs)
+	}
+	next := strings.TrimSuffix(part, fmt.Sprintf("%020d", c1)) + fmt.Sprintf("%020d", c3)
+	if err := store.Put(ctx, part, data[c1:c3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(ctx, next, data[c3:]); err != nil {
+		t.Fatal(err)
+	}
+
+	second := startServer(t, store)
+	var files struct{ Files []hosting.FileInfo }
+	second.json("GET", "/api/boards/"+b.ID+"/files", b.Token, nil, 200, &files)
+	if len(files.Files) != 1 || files.Files[0].Size != int64(len(data)) {
+		t.Errorf("files %+v, want one of %d bytes", files.Files, len(data))
+	}
+	if got := second.tags(b.ID)["train"]["loss"].Count; got != 300 {
+		t.Errorf("loss has %d values, want 300", got)
+	}
+	sameFiles(t, second.rawExport(b.ID), map[string][]byte{"train/events.out.tfevents.1.x": data})
+}

@@ -186,6 +186,7 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 		s.dropWriter(w) // its state holds bytes the store lacks
 		return nil, fmt.Errorf("store %d bytes of %s/%s: %w", len(fresh), w.run, file, err)
 	}
+	fs.LastPart = proto.Int64(size)
 	fs.Size += int64(len(fresh))
 	w.d.UpdatedUnixNano = s.now().UnixNano()
 	now := time.Now()
@@ -438,22 +439,32 @@ func decodeDigest(raw []byte) (*hostingpb.Digest, []byte, error) {
 
 // replay parses into d and sr the raw parts stored past d's checkpoint:
 // appends whose checkpoint was not written yet (or never will be, if their
-// server died). It lists each file's parts from the checkpoint's offset on
-// (a live run of a week holds a hundred thousand parts per file; the store
-// skips those below). It returns the bytes replayed.
+// server died). It lists each file's parts from the last one the
+// checkpoint counts (a live run of a week holds a hundred thousand parts
+// per file; the store skips those below). Parts may overlap (a retry
+// through a server that had not seen a part stores it again, maybe
+// longer): each is parsed from the first byte not counted yet. It returns
+// the bytes replayed.
 func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr *sampler.Run) (int64, error) {
 	id := boardOfKey(key)
 	var n int64
 	for _, name := range slices.Sorted(maps.Keys(d.Files)) {
 		fs := d.Files[name]
 		prefix := rawFilePrefix(id, d.Run, name)
-		objs, err := s.store.List(ctx, prefix, rawPartKey(id, d.Run, name, fs.Size))
+		from := fs.Size
+		if fs.LastPart != nil {
+			from = fs.GetLastPart()
+		}
+		objs, err := s.store.List(ctx, prefix, rawPartKey(id, d.Run, name, from))
 		if err != nil {
 			s.storeError("list")
 			return 0, fmt.Errorf("list raw parts of %s/%s: %w", d.Run, name, err)
 		}
 		for _, p := range partsOf(objs, prefix) {
-			if p.off != fs.Size {
+			if p.off+p.len <= fs.Size {
+				continue // counted already
+			}
+			if p.off > fs.Size {
 				break // bytes are missing: parse no further than the store holds
 			}
 			data, _, err := s.store.Get(ctx, p.key)
@@ -461,7 +472,12 @@ func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 				s.storeError("get")
 				return 0, fmt.Errorf("read raw part %s: %w", p.key, err)
 			}
+			if p.off+int64(len(data)) <= fs.Size {
+				continue // rewritten shorter since it was listed
+			}
+			data = data[fs.Size-p.off:]
 			ingest(d, fs, sr, data)
+			fs.LastPart = proto.Int64(p.off)
 			fs.Size += int64(len(data))
 			n += int64(len(data))
 		}

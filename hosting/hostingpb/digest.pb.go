@@ -129,7 +129,12 @@ type FileState struct {
 	Warnings []string          `protobuf:"bytes,8,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	// The bytes from parsed to size: a record still being written. Kept here
 	// so that the next append parses without reading raw parts back.
-	Pending       []byte `protobuf:"bytes,9,opt,name=pending,proto3" json:"pending,omitempty"`
+	Pending []byte `protobuf:"bytes,9,opt,name=pending,proto3" json:"pending,omitempty"`
+	// Offset of the raw part that holds the last byte counted (size - 1).
+	// Replays list from it: a retry through a server that had not seen it
+	// may have stored it again, longer, so it can run past size. Unset in
+	// digests written before it existed (replays then list from size).
+	LastPart      *int64 `protobuf:"varint,10,opt,name=last_part,json=lastPart,proto3,oneof" json:"last_part,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -225,6 +230,13 @@ func (x *FileState) GetPending() []byte {
 		return x.Pending
 	}
 	return nil
+}
+
+func (x *FileState) GetLastPart() int64 {
+	if x != nil && x.LastPart != nil {
+		return *x.LastPart
+	}
+	return 0
 }
 
 // TagMeta is what a tag's summary metadata said.
@@ -381,7 +393,7 @@ const file_hosting_hostingpb_digest_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x17.tbhost.hosting.TagMetaR\x05value:\x028\x01\x1a:\n" +
 	"\fHparamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xde\x02\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x8e\x03\n" +
 	"\tFileState\x12\x12\n" +
 	"\x04size\x18\x01 \x01(\x03R\x04size\x12\x16\n" +
 	"\x06parsed\x18\x02 \x01(\x03R\x06parsed\x12\x18\n" +
@@ -392,10 +404,14 @@ const file_hosting_hostingpb_digest_proto_rawDesc = "" +
 	"\acorrupt\x18\x06 \x01(\bR\acorrupt\x12@\n" +
 	"\aplugins\x18\a \x03(\v2&.tbhost.hosting.FileState.PluginsEntryR\aplugins\x12\x1a\n" +
 	"\bwarnings\x18\b \x03(\tR\bwarnings\x12\x18\n" +
-	"\apending\x18\t \x01(\fR\apending\x1a:\n" +
+	"\apending\x18\t \x01(\fR\apending\x12 \n" +
+	"\tlast_part\x18\n" +
+	" \x01(\x03H\x00R\blastPart\x88\x01\x01\x1a:\n" +
 	"\fPluginsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
+	"\n" +
+	"_last_part\"N\n" +
 	"\aTagMeta\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\"\x87\x01\n" +
@@ -448,6 +464,7 @@ func file_hosting_hostingpb_digest_proto_init() {
 	if File_hosting_hostingpb_digest_proto != nil {
 		return
 	}
+	file_hosting_hostingpb_digest_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
