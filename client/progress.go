@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -128,33 +129,83 @@ func (pp *ProgressPrinter) line(p Progress, width int) string {
 	return s
 }
 
-// FormatBytes formats a byte count for people: "512 B", "1.5 KiB", "3.2 MiB".
+// FormatBytes formats a byte count for people: "512 B", "1.5 KiB",
+// "3.2 MiB", up to "8.0 EiB"; negative counts get a "-". Beyond bytes the
+// label has one decimal, rounded: it is within 0.05 of its unit of n, and
+// a count that rounds to 1024 of a unit shows as 1.0 of the next.
 func FormatBytes(n int64) string {
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
+	sign, u := "", uint64(n)
+	if n < 0 {
+		sign, u = "-", uint64(-(n+1))+1 // math.MinInt64 has no positive
 	}
-	f := float64(n)
-	for _, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+	if u < 1024 {
+		return fmt.Sprintf("%s%d B", sign, u)
+	}
+	f := float64(u)
+	units := [...]string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	for i, unit := range units {
 		f /= 1024
-		if f < 1024 || u == "TiB" {
-			return fmt.Sprintf("%.1f %s", f, u)
+		if r := math.Round(f*10) / 10; r < 1024 || i == len(units)-1 {
+			return fmt.Sprintf("%s%.1f %s", sign, r, unit)
 		}
 	}
-	return ""
+	panic("unreachable")
 }
 
-// FormatDuration formats a duration for people: "0.3s", "42s", "3m05s", "2h10m".
+// durationTiers are FormatDuration's forms: a duration that rounds to
+// less than below (at unit) is written with format.
+var durationTiers = [...]struct {
+	below, unit time.Duration
+	format      func(d time.Duration) string
+}{
+	{time.Microsecond, time.Nanosecond, func(d time.Duration) string { return fmt.Sprintf("%dns", d) }},
+	{time.Millisecond, time.Microsecond, func(d time.Duration) string { return fmt.Sprintf("%dµs", d/time.Microsecond) }},
+	{time.Second, time.Millisecond, func(d time.Duration) string { return fmt.Sprintf("%dms", d/time.Millisecond) }},
+	{10 * time.Second, 100 * time.Millisecond, func(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }},
+	{time.Minute, time.Second, func(d time.Duration) string { return fmt.Sprintf("%ds", d/time.Second) }},
+	{time.Hour, time.Second, func(d time.Duration) string {
+		return fmt.Sprintf("%dm%02ds", d/time.Minute, d%time.Minute/time.Second)
+	}},
+	{day, time.Minute, func(d time.Duration) string { return fmt.Sprintf("%dh%02dm", d/time.Hour, d%time.Hour/time.Minute) }},
+	{week, time.Hour, func(d time.Duration) string { return fmt.Sprintf("%dd%02dh", d/day, d%day/time.Hour) }},
+	{math.MaxInt64, day, func(d time.Duration) string { return fmt.Sprintf("%dw%dd", d/week, d%week/day) }},
+}
+
+const (
+	day  = 24 * time.Hour
+	week = 7 * day
+)
+
+// FormatDuration formats a duration for people, rounded to the precision
+// its size calls for: "0s", "850ns", "12µs", "250ms", "3.2s", "42s",
+// "3m05s", "2h10m", "3d04h", "2w3d"; negative durations get a "-".
 func FormatDuration(d time.Duration) string {
-	switch {
-	case d < 10*time.Second:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	default:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	if d == 0 {
+		return "0s"
 	}
+	sign := ""
+	if d < 0 {
+		if d == math.MinInt64 {
+			d++ // which no label shows
+		}
+		sign, d = "-", -d
+	}
+	for i, t := range durationTiers {
+		if r := roundDuration(d, t.unit); r < t.below || i == len(durationTiers)-1 {
+			return sign + t.format(r)
+		}
+	}
+	panic("unreachable")
+}
+
+// roundDuration rounds d ≥ 0 to a multiple of unit, half up; down where up
+// would overflow.
+func roundDuration(d, unit time.Duration) time.Duration {
+	q := d - d%unit
+	if d%unit >= (unit+1)/2 && q <= math.MaxInt64-unit {
+		q += unit
+	}
+	return q
 }
 
 func plural(n int, one, many string) string {
