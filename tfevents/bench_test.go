@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -48,7 +45,8 @@ func genScalars(steps, tags int, tf2 bool) []byte {
 var benchData struct {
 	once       sync.Once
 	tf1, tf2   []byte
-	fixtures   [][]byte
+	fixtures   [][]byte // the real corpus when present, else the generated one
+	corpus     string
 	fixtureLen int64
 }
 
@@ -56,32 +54,11 @@ func loadBenchData(b *testing.B) {
 	benchData.once.Do(func() {
 		benchData.tf1 = genScalars(200_000, 10, false)
 		benchData.tf2 = genScalars(200_000, 10, true)
-		benchData.fixtures = readFixtures(b)
+		benchData.fixtures, benchData.corpus = Corpora.Bench(b)
 		for _, f := range benchData.fixtures {
 			benchData.fixtureLen += int64(len(f))
 		}
 	})
-}
-
-// readFixtures returns the bytes of every fixture event file.
-func readFixtures(tb testing.TB) [][]byte {
-	var out [][]byte
-	root := filepath.Join(fixturesDir, "real")
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !IsEventFile(d.Name()) {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		out = append(out, b)
-		return err
-	})
-	if err != nil {
-		tb.Fatalf("reading fixtures: %v", err)
-	}
-	return out
 }
 
 // processCPU returns the CPU time (user + system) the process has used:
@@ -195,11 +172,27 @@ func BenchmarkScalarsTF1Generated(b *testing.B) { loadBenchData(b); benchGenerat
 func BenchmarkScalarsTF2Frame(b *testing.B)     { loadBenchData(b); benchFrame(b, benchData.tf2) }
 func BenchmarkScalarsTF2Decode(b *testing.B)    { loadBenchData(b); benchScan(b, benchData.tf2) }
 func BenchmarkScalarsTF2Generated(b *testing.B) { loadBenchData(b); benchGenerated(b, benchData.tf2) }
-func BenchmarkFixturesFrame(b *testing.B)       { loadBenchData(b); benchFrame(b, benchData.fixtures...) }
-func BenchmarkFixturesDecode(b *testing.B)      { loadBenchData(b); benchScan(b, benchData.fixtures...) }
+
+// The Fixtures benchmarks read the real corpus, or the generated one when
+// it is absent (they log which).
+func BenchmarkFixturesFrame(b *testing.B) {
+	loadFixtureBench(b)
+	benchFrame(b, benchData.fixtures...)
+}
+
+func BenchmarkFixturesDecode(b *testing.B) {
+	loadFixtureBench(b)
+	benchScan(b, benchData.fixtures...)
+}
+
 func BenchmarkFixturesGenerated(b *testing.B) {
-	loadBenchData(b)
+	loadFixtureBench(b)
 	benchGenerated(b, benchData.fixtures...)
+}
+
+func loadFixtureBench(b *testing.B) {
+	loadBenchData(b)
+	b.Logf("%s corpus: %d files, %d bytes", benchData.corpus, len(benchData.fixtures), benchData.fixtureLen)
 }
 
 // benchPayloads decodes the records of a generated scalar file (10 tags,

@@ -31,8 +31,14 @@ type Decoder struct {
 	counts  []float64
 	arena   []byte // image width/height strings of the current event
 	expand  int64  // elements short typed fields may still be expanded by in this event
-	slow    bool   // tests: no valueFast
+	slow    bool   // tests: no valueFast (nor decodeOneValue), the reference the fast path is checked against
+	fastHit int    // values valueFast decoded: tests check the fast path runs
 }
+
+// breakFastPath makes valueFast decline every value, as a fast path that
+// no longer recognises any layout would. Only tests set it, to prove that
+// TestFastPathMatchesSlow notices a fast path that is off.
+var breakFastPath = false
 
 type tagInfo struct {
 	tag    string
@@ -356,6 +362,9 @@ func (d *Decoder) value(b []byte) error {
 // scalars, as TF, Keras and PyTorch write them), exactly as valueSlow
 // would. It reports false, having done nothing, for any other rest.
 func (d *Decoder) valueFast(b []byte, ti *tagInfo) bool {
+	if breakFastPath {
+		return false
+	}
 	rest := b[len(ti.prefix):]
 	var which protowire.Number
 	var f float64
@@ -370,6 +379,7 @@ func (d *Decoder) valueFast(b []byte, ti *tagInfo) bool {
 		return false
 	}
 	d.last = ti
+	d.fastHit++
 	v := d.newValue()
 	v.Tag = ti.tag
 	var metaPlugin string

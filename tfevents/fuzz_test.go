@@ -16,11 +16,13 @@ import (
 // Seeds are capped so that the fuzzers' mutations stay fast.
 const maxSeed = 4 << 10
 
-// fixtureSeeds returns the fixture files (their first maxSeed bytes) and a
-// sample of their record payloads (records 1 and 5 of each file: the
-// first is usually file_version).
-func fixtureSeeds(tb testing.TB) (files, payloads [][]byte) {
-	for _, f := range readFixtures(tb) {
+// corpusSeeds returns the event files of the generated corpus and, when
+// present, of the real one (their first maxSeed bytes), and a sample of
+// their record payloads (records 1 and 5 of each file: the first is
+// usually file_version).
+func corpusSeeds(tb testing.TB) (files, payloads [][]byte) {
+	all := append(Corpora.Generated(tb), Corpora.RealIfPresent(tb)...)
+	for _, f := range all {
 		files = append(files, f[:min(len(f), maxSeed)])
 		r := NewReader(bytes.NewReader(f), Options{})
 		for i := 0; i < 6; i++ {
@@ -37,7 +39,7 @@ func fixtureSeeds(tb testing.TB) (files, payloads [][]byte) {
 }
 
 func FuzzReader(f *testing.F) {
-	files, _ := fixtureSeeds(f)
+	files, _ := corpusSeeds(f)
 	for _, b := range files {
 		f.Add(b)
 	}
@@ -133,7 +135,7 @@ func checkValue(t *testing.T, v *Value) {
 }
 
 func FuzzDecode(f *testing.F) {
-	_, payloads := fixtureSeeds(f)
+	_, payloads := corpusSeeds(f)
 	for _, p := range payloads {
 		f.Add(p)
 	}

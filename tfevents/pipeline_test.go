@@ -216,21 +216,24 @@ func TestPipelineMatchesPlainGenerated(t *testing.T) {
 	}
 }
 
-func TestPipelineMatchesPlainFixtures(t *testing.T) {
-	files := readFixtures(t)
-	if len(files) == 0 {
-		t.Skip("no fixtures")
-	}
-	modes := []pipeMode{{0, batchSize}, {0, 4096}, {pipelineAfter, batchSize}}
-	if raceEnabled || testing.Short() {
-		modes = modes[1:2]
-	}
-	for i, f := range files {
-		want := scanMode(f, readers[0].rd, Options{}, plain)
-		for _, m := range modes {
-			got := scanMode(f, readers[0].rd, Options{}, m)
-			diffResults(t, fmt.Sprintf("fixture %d (%d bytes) %v", i, len(f), m), got, want)
-		}
+// TestPipelineMatchesPlainCorpus: on every file of each corpus, the
+// pipelined paths yield what the plain one does.
+func TestPipelineMatchesPlainCorpus(t *testing.T) {
+	for _, c := range corpusRuns {
+		t.Run(c.name, func(t *testing.T) {
+			files := c.files(t)
+			modes := []pipeMode{{0, batchSize}, {0, 4096}, {0, 64}, {pipelineAfter, batchSize}}
+			if raceEnabled || testing.Short() {
+				modes = modes[1:2] // `make test` also runs this test without -race
+			}
+			for i, f := range files {
+				want := scanMode(f, readers[0].rd, Options{}, plain)
+				for _, m := range modes {
+					got := scanMode(f, readers[0].rd, Options{}, m)
+					diffResults(t, fmt.Sprintf("%s file %d (%d bytes) %v", c.name, i, len(f), m), got, want)
+				}
+			}
+		})
 	}
 }
 

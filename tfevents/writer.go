@@ -22,7 +22,12 @@ type Writer struct {
 	// (as TF1's FileWriter and tensorboardX do); by default every value
 	// carries it (as TF2 and PyTorch do).
 	MetadataOnce bool
-	seen         map[string]bool
+	// TypedFields writes a numeric tensor's values in its typed repeated
+	// field (float_val, double_val, int_val, int64_val) rather than in
+	// tensor_content, and leaves out the tensor_shape of a rank-0 tensor,
+	// as PyTorch writes its new-style scalars and pr_curves.
+	TypedFields bool
+	seen        map[string]bool
 }
 
 // NewWriter returns a Writer to w. It writes nothing until asked (see
@@ -75,8 +80,14 @@ func appendStringField(b []byte, num protowire.Number, v string) []byte {
 
 // WriteFileVersion writes the usual first record, file_version "brain.Event:2".
 func (w *Writer) WriteFileVersion(wall float64) error {
+	return w.WriteVersion(wall, "brain.Event:2")
+}
+
+// WriteVersion writes a file_version record holding version (e.g.
+// "brain.Event:1", as files older than TF 1.0 start).
+func (w *Writer) WriteVersion(wall float64, version string) error {
 	b := appendEventHeader(w.ev[:0], 0, wall)
-	b = appendStringField(b, 3, "brain.Event:2")
+	b = appendStringField(b, 3, version)
 	w.ev = b
 	return w.WriteRecord(b)
 }
@@ -98,6 +109,63 @@ func AppendScalarEvent(dst []byte, tag string, step int64, wall float64, v float
 	sb := appendBytesField(sum[:0], 1, vb)
 	dst = appendEventHeader(dst, step, wall)
 	return appendBytesField(dst, 5, sb)
+}
+
+// WriteMerged writes one Event whose Summary holds a TF1 simple_value per
+// tag (tags[i] = values[i]), as TF1's merged summaries (tf.summary.merge_all)
+// are written.
+func (w *Writer) WriteMerged(step int64, wall float64, tags []string, values []float64) error {
+	if len(tags) != len(values) {
+		return fmt.Errorf("tfevents: WriteMerged: %d tags, %d values", len(tags), len(values))
+	}
+	var sb []byte
+	for i, tag := range tags {
+		vb := appendStringField(nil, 1, tag)
+		vb = protowire.AppendTag(vb, fSimple, protowire.Fixed32Type)
+		vb = protowire.AppendFixed32(vb, math.Float32bits(float32(values[i])))
+		sb = appendBytesField(sb, 1, vb)
+	}
+	b := appendEventHeader(w.ev[:0], step, wall)
+	b = appendBytesField(b, 5, sb)
+	w.ev = b
+	return w.WriteRecord(b)
+}
+
+// WriteSimpleValue writes v.Scalar as a TF1 simple_value (a float32)
+// carrying SummaryMetadata as WriteValue builds it (v.Metadata, else from
+// v.Plugin, v.DisplayName and v.Description; see MetadataOnce), as
+// tensorboardX and some PyTorch wrappers write scalars.
+func (w *Writer) WriteSimpleValue(v *Value) error {
+	vb := appendStringField(nil, 1, v.Tag)
+	vb = w.appendMetadata(vb, v)
+	vb = protowire.AppendTag(vb, fSimple, protowire.Fixed32Type)
+	vb = protowire.AppendFixed32(vb, math.Float32bits(float32(v.Scalar)))
+	b := appendEventHeader(w.ev[:0], v.Step, v.WallTime)
+	b = appendBytesField(b, 5, appendBytesField(nil, 1, vb))
+	w.ev = b
+	return w.WriteRecord(b)
+}
+
+// WriteMetadataOnly writes a summary value that holds a tag and its
+// SummaryMetadata (plugin name and content) and no data, as the hparams
+// plugin writes its experiment, session start and session end values.
+func (w *Writer) WriteMetadataOnly(tag string, step int64, wall float64, plugin string, content []byte) error {
+	vb := appendStringField(nil, 1, tag)
+	vb = appendBytesField(vb, 9, SummaryMetadata(plugin, content))
+	b := appendEventHeader(w.ev[:0], step, wall)
+	b = appendBytesField(b, 5, appendBytesField(nil, 1, vb))
+	w.ev = b
+	return w.WriteRecord(b)
+}
+
+// SummaryMetadata returns a serialized SummaryMetadata naming plugin with
+// the given plugin content (nil for none): what Value.Metadata holds.
+func SummaryMetadata(plugin string, content []byte) []byte {
+	pd := appendStringField(nil, 1, plugin)
+	if content != nil {
+		pd = appendBytesField(pd, 2, content)
+	}
+	return appendBytesField(nil, 1, pd)
 }
 
 // WriteTensorScalar writes a TF2-style scalar: a rank-0 FLOAT tensor (in
@@ -248,23 +316,31 @@ func (w *Writer) appendValueEvent(b []byte, v *Value) ([]byte, error) {
 		m = protowire.AppendVarint(m, 1)
 		return appendBytesField(b, 7, m), nil
 	}
-	t, err := encodeTensor(v)
+	t, err := encodeTensor(v, w.TypedFields)
 	if err != nil {
 		return nil, err
 	}
 	vb := appendStringField(nil, 1, v.Tag)
-	if !w.MetadataOnce || !w.seen[v.Tag] {
-		w.seen[v.Tag] = true
-		meta := v.Metadata
-		if meta == nil {
-			meta = encodeMetadata(v)
-		}
-		if meta != nil {
-			vb = appendBytesField(vb, 9, meta)
-		}
-	}
+	vb = w.appendMetadata(vb, v)
 	vb = appendBytesField(vb, fTensor, t)
 	return appendBytesField(b, 5, appendBytesField(nil, 1, vb)), nil
+}
+
+// appendMetadata appends v's SummaryMetadata field to the value vb, unless
+// MetadataOnce and the tag had it already.
+func (w *Writer) appendMetadata(vb []byte, v *Value) []byte {
+	if w.MetadataOnce && w.seen[v.Tag] {
+		return vb
+	}
+	w.seen[v.Tag] = true
+	meta := v.Metadata
+	if meta == nil {
+		meta = encodeMetadata(v)
+	}
+	if meta != nil {
+		vb = appendBytesField(vb, 9, meta)
+	}
+	return vb
 }
 
 func encodeMetadata(v *Value) []byte {
@@ -317,7 +393,7 @@ func appendShape(b []byte, shape []int64) []byte {
 	return appendBytesField(b, tShape, s)
 }
 
-func encodeTensor(v *Value) ([]byte, error) {
+func encodeTensor(v *Value, typed bool) ([]byte, error) {
 	var t []byte
 	dtype := v.DType
 	shape := v.Shape
@@ -373,14 +449,38 @@ func encodeTensor(v *Value) ([]byte, error) {
 	}
 	t = protowire.AppendTag(t, tDType, protowire.VarintType)
 	t = protowire.AppendVarint(t, uint64(dtype))
-	t = appendShape(t, shape)
+	if !typed || len(shape) > 0 {
+		t = appendShape(t, shape)
+	}
 	if dtype == DTString {
 		for _, s := range strs {
 			t = appendBytesField(t, tString, s)
 		}
 		return t, nil
 	}
+	if typed {
+		return appendTyped(t, dtype, content), nil
+	}
 	return appendBytesField(t, tContent, content), nil
+}
+
+// appendTyped appends content (little-endian values of dtype dt, as
+// encodeNumbers makes them) as the typed repeated field of dt, packed.
+func appendTyped(t []byte, dt int32, content []byte) []byte {
+	var packed []byte
+	switch dt {
+	case DTFloat, DTDouble:
+		packed = content // fixed32 / fixed64: the same bytes
+	case DTInt32:
+		for i := 0; i+4 <= len(content); i += 4 {
+			packed = protowire.AppendVarint(packed, uint64(int64(int32(binary.LittleEndian.Uint32(content[i:])))))
+		}
+	case DTInt64:
+		for i := 0; i+8 <= len(content); i += 8 {
+			packed = protowire.AppendVarint(packed, binary.LittleEndian.Uint64(content[i:]))
+		}
+	}
+	return appendBytesField(t, typedField(dt), packed)
 }
 
 // encodeNumbers encodes f as tensor_content of dtype dt.
