@@ -55,19 +55,7 @@ export interface PRItem {
 }
 export interface HParamsResponse { runs: Record<string, { hparams?: Record<string, unknown>; metrics?: Record<string, unknown> }> }
 
-/** num converts a JSON number or one of the strings "NaN", "Infinity", "-Infinity". */
-export function num(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') {
-    if (v === 'NaN') return NaN;
-    if (v === 'Infinity' || v === '+Infinity' || v === 'Inf') return Infinity;
-    if (v === '-Infinity' || v === '-Inf') return -Infinity;
-    const f = parseFloat(v);
-    return f;
-  }
-  if (v == null) return NaN;
-  return Number(v);
-}
+export { num } from './format';
 
 export class HttpError extends Error {
   constructor(public status: number, message: string) { super(message); }

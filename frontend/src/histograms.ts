@@ -3,9 +3,11 @@
 import uPlot from 'uplot';
 import { HistogramItem, num } from './api';
 import { BoardApp, Lazy, View, groupTags } from './board';
-import { compileFilter, el, fmtNum, withAlpha } from './format';
+import { AXIS_FONT, padding, recordAxes, xAxis, yAxis } from './axes';
+import { compileFilter, el, fmtStep, valueTicks, withAlpha } from './format';
+import { BASIS, Hist, basisLabel, histRange, niceTicks, percentiles, rebin } from './histmath';
 
-type Hist = { step: number; wall: number; buckets: [number, number, number][] };
+export { percentiles };
 
 function parseItems(items: HistogramItem[]): Hist[] {
   return (items ?? []).map((it) => ({
@@ -154,38 +156,6 @@ export class HistogramsView extends PerRunView {
   }
 }
 
-/** rebin spreads each bucket's count uniformly over BINS equal bins. */
-function rebin(h: Hist, lo: number, hi: number): Float64Array {
-  const out = new Float64Array(BINS);
-  const w = (hi - lo) / BINS;
-  for (const [l, r, c] of h.buckets) {
-    if (!(c > 0) || !Number.isFinite(l) || !Number.isFinite(r)) continue;
-    if (r <= l) {
-      const i = Math.min(BINS - 1, Math.max(0, Math.floor((l - lo) / w)));
-      out[i] += c;
-      continue;
-    }
-    const i0 = Math.max(0, Math.floor((l - lo) / w)), i1 = Math.min(BINS - 1, Math.floor((r - lo) / w));
-    for (let i = i0; i <= i1; i++) {
-      const a = Math.max(l, lo + i * w), b = Math.min(r, lo + (i + 1) * w);
-      if (b > a) out[i] += (c * (b - a)) / (r - l);
-    }
-  }
-  return out;
-}
-
-function range(items: Hist[]): [number, number] {
-  let lo = Infinity, hi = -Infinity;
-  for (const h of items) for (const [l, r, c] of h.buckets) {
-    if (!(c > 0)) continue;
-    if (Number.isFinite(l)) lo = Math.min(lo, l);
-    if (Number.isFinite(r)) hi = Math.max(hi, r);
-  }
-  if (lo === Infinity) return [0, 1];
-  if (lo === hi) return [lo - 0.5, hi + 0.5];
-  return [lo, hi];
-}
-
 export function drawHistograms(canvas: HTMLCanvasElement, all: Hist[], color: string, mode: 'offset' | 'overlay', width: number) {
   const pr = window.devicePixelRatio || 1;
   canvas.style.width = width + 'px';
@@ -196,7 +166,7 @@ export function drawHistograms(canvas: HTMLCanvasElement, all: Hist[], color: st
   ctx.scale(pr, pr);
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, width, HIST_H);
-  ctx.font = '11px system-ui, sans-serif';
+  ctx.font = AXIS_FONT;
   if (!all.length) { ctx.fillStyle = '#888'; ctx.fillText('No data', 10, 20); return; }
   // evenly thin to MAX_SLICES, keeping the last
   let items = all;
@@ -204,16 +174,25 @@ export function drawHistograms(canvas: HTMLCanvasElement, all: Hist[], color: st
     items = [];
     for (let i = 0; i < MAX_SLICES; i++) items.push(all[Math.round((i * (all.length - 1)) / (MAX_SLICES - 1))]);
   }
-  const [lo, hi] = range(items);
-  const bins = items.map((h) => rebin(h, lo, hi));
+  const [lo, hi] = histRange(items);
+  const bins = items.map((h) => rebin(h, lo, hi, BINS));
   let maxC = 0;
   for (const b of bins) for (const v of b) maxC = Math.max(maxC, v);
   if (maxC === 0) maxC = 1;
-  const L = 10, R = mode === 'offset' ? 56 : 12, T = 10, B = 22;
-  const pw = width - L - R, ph = HIST_H - T - B;
-  const xOf = (i: number) => L + ((i + 0.5) / BINS) * pw;
   const n = items.length;
   const minStep = items[0].step, maxStep = items[n - 1].step;
+  // x ticks: nice values inside the range, about one per 80 px
+  const { ticks: xt, incr } = niceTicks(lo, hi, Math.max(2, Math.floor(width / 80)));
+  const xl = valueTicks(xt, incr);
+  const xw = xl.map((s) => ctx.measureText(s).width);
+  // offset mode labels three slices' steps on the right
+  const stepLabels = mode === 'offset' ? (n === 1 ? [0] : [0, Math.floor((n - 1) / 2), n - 1]) : [];
+  let stepW = 0;
+  for (const k of stepLabels) stepW = Math.max(stepW, ctx.measureText('step ' + fmtStep(items[k].step)).width);
+  const L = Math.max(10, Math.ceil((xw[0] ?? 0) / 2) + 2), T = 10, B = 22;
+  const R = mode === 'offset' ? Math.ceil(stepW) + 8 : Math.max(12, Math.ceil((xw[xw.length - 1] ?? 0) / 2) + 2);
+  const pw = width - L - R, ph = HIST_H - T - B;
+  const xOf = (i: number) => L + ((i + 0.5) / BINS) * pw;
   const sliceH = mode === 'offset' ? ph * 0.45 : ph;
   const baseOf = (k: number) => mode === 'offset'
     ? T + sliceH + (n === 1 ? ph - sliceH : ((ph - sliceH) * (items[k].step - minStep)) / Math.max(1, maxStep - minStep))
@@ -249,45 +228,39 @@ export function drawHistograms(canvas: HTMLCanvasElement, all: Hist[], color: st
   ctx.lineTo(L + pw, T + ph + 0.5);
   ctx.stroke();
   ctx.textBaseline = 'top';
-  for (let t = 0; t <= 4; t++) {
-    const v = lo + ((hi - lo) * t) / 4;
-    const x = L + (pw * t) / 4;
-    const s = fmtNum(Number(v.toPrecision(3)));
-    const w = ctx.measureText(s).width;
-    ctx.fillText(s, Math.min(Math.max(0, x - w / 2), width - w), T + ph + 5);
-  }
+  const drawn: { labels: string[]; px: number[]; steps: string[] } = { labels: [], px: [], steps: [] };
+  xt.forEach((v, t) => {
+    const x = L + (pw * (v - lo)) / (hi - lo);
+    ctx.beginPath();
+    ctx.moveTo(x + 0.5, T + ph);
+    ctx.lineTo(x + 0.5, T + ph + 3);
+    ctx.stroke();
+    ctx.fillText(xl[t], x - xw[t] / 2, T + ph + 5);
+    drawn.labels.push(xl[t]);
+    drawn.px.push(x);
+  });
   if (mode === 'offset') {
     ctx.textBaseline = 'middle';
-    const ticks = n === 1 ? [0] : [0, Math.floor((n - 1) / 2), n - 1];
-    for (const k of ticks) ctx.fillText('step ' + items[k].step, L + pw + 4, baseOf(k));
+    let lastY = -Infinity;
+    // newest last: it wins over a label too close above it
+    for (const k of [...stepLabels].reverse()) {
+      const y = baseOf(k);
+      if (Math.abs(y - lastY) < 13) continue;
+      lastY = y;
+      const s = 'step ' + fmtStep(items[k].step);
+      ctx.fillText(s, L + pw + 4, y);
+      drawn.steps.push(s);
+    }
   } else {
     ctx.textBaseline = 'top';
-    ctx.fillText(`steps ${minStep}–${maxStep}`, L + 4, T);
+    const s = minStep === maxStep ? `step ${fmtStep(minStep)}` : `steps ${fmtStep(minStep)}–${fmtStep(maxStep)}`;
+    ctx.fillText(s, L + 4, T);
+    drawn.steps.push(s);
   }
+  canvas.dataset.axes = JSON.stringify({ lo, hi, ...drawn });
 }
 
 // ---- distributions ----------------------------------------------------------
-
-const BASIS = [0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000];
-
-/** percentiles: the value at each basis point, interpolating inside buckets. */
-export function percentiles(buckets: [number, number, number][]): number[] {
-  const bs = buckets.filter((b) => b[2] > 0);
-  let total = 0;
-  for (const b of bs) total += b[2];
-  if (!bs.length || total <= 0) return BASIS.map(() => NaN);
-  return BASIS.map((bp) => {
-    if (bp === 0) return bs[0][0];
-    if (bp === 10000) return bs[bs.length - 1][1];
-    const target = (total * bp) / 10000;
-    let cum = 0;
-    for (const [l, r, c] of bs) {
-      if (cum + c >= target) return l + ((r - l) * (target - cum)) / c;
-      cum += c;
-    }
-    return bs[bs.length - 1][1];
-  });
-}
 
 export class DistributionsView extends PerRunView {
   constructor(app: BoardApp, content: HTMLElement, toolbar: HTMLElement) {
@@ -309,18 +282,18 @@ export class DistributionsView extends PerRunView {
       const color = this.app.color(run);
       const series: uPlot.Series[] = [{ label: 'step' }];
       BASIS.forEach((bp, i) => series.push({
-        label: (bp / 100).toFixed(2) + '%', stroke: i === 4 ? color : withAlpha(color, 0.35), width: i === 4 ? 1.5 : 0.5, points: { show: false },
+        label: basisLabel(bp), stroke: i === 4 ? color : withAlpha(color, 0.35), width: i === 4 ? 1.5 : 0.5, points: { show: false },
       }));
       const bands: uPlot.Band[] = [];
       for (let i = 0; i < 4; i++) bands.push({ series: [9 - i, i + 1], fill: withAlpha(color, 0.12 + i * 0.07) } as uPlot.Band);
       u?.destroy();
       plot.replaceChildren();
       u = new uPlot({
-        width: body.clientWidth || 400, height: 220, legend: { show: false }, series, bands,
+        width: body.clientWidth || 400, height: 220, legend: { show: false }, series, bands, padding: padding(),
         scales: { x: { time: false } },
-        axes: [{ stroke: '#555', grid: { stroke: '#eee' }, font: '11px system-ui, sans-serif' },
-          { stroke: '#555', grid: { stroke: '#eee' }, size: 52, font: '11px system-ui, sans-serif', values: (_u, s) => s.map(fmtNum) }],
+        axes: [xAxis('step'), yAxis('value')],
         cursor: { drag: { x: true, y: false } },
+        hooks: { draw: [(u) => recordAxes(u, card)] },
       }, [xs, ...cols] as uPlot.AlignedData, plot);
       card.dataset.state = items.length ? 'drawn' : 'empty';
     };

@@ -2,7 +2,7 @@
 // sortable columns and a filter.
 import { HParamsResponse, num } from './api';
 import { BoardApp, View } from './board';
-import { compileFilter, el, fmtNum } from './format';
+import { compileFilter, el, fmtValue } from './format';
 
 type Cell = string | number | boolean | null;
 
@@ -76,7 +76,7 @@ export class HParamsView implements View {
       return th;
     }));
     const body = el('tbody', {}, ...shown.map((row) => el('tr', { 'data-run': row.run }, ...row.cells.map((v, i) => {
-      const td = el('td', { class: typeof v === 'number' ? 'num' : '', text: v == null ? '' : typeof v === 'number' ? fmtNum(v) : String(v) });
+      const td = el('td', { class: typeof v === 'number' ? 'num' : '', text: v == null ? '' : typeof v === 'number' ? fmtValue(v) : String(v) });
       if (i === 0) td.prepend(el('span', { class: 'swatch', style: `background:${this.app.color(row.run)}` }));
       return td;
     }))));

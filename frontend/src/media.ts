@@ -1,7 +1,7 @@
 // Images and audio (a step slider per card) and text (Markdown, sanitised).
 import { AudioItem, ImageItem, TextItem } from './api';
 import { BoardApp } from './board';
-import { el } from './format';
+import { el, fmtStep } from './format';
 import { PerRunView, cardHead } from './histograms';
 import { renderMarkdown } from './markdown';
 
@@ -13,7 +13,7 @@ function stepSlider<T extends { step: number }>(items: T[], show: (it: T) => voi
   const set = () => {
     const it = items[+input.value];
     if (!it) return;
-    label.textContent = `step ${it.step}`;
+    label.textContent = `step ${fmtStep(it.step)}`;
     show(it);
   };
   input.addEventListener('input', set);
@@ -40,7 +40,7 @@ export class ImagesView extends PerRunView {
       const pics = el('div', { class: 'images' });
       const slider = stepSlider(items, (it) => {
         pics.replaceChildren(...(it.blobs ?? []).map((sha, i) => {
-          const img = el('img', { src: this.app.api.blob(sha), alt: `${tag} step ${it.step}${it.blobs.length > 1 ? ' #' + i : ''}`, decoding: 'async' });
+          const img = el('img', { src: this.app.api.blob(sha), alt: `${tag} step ${fmtStep(it.step)}${it.blobs.length > 1 ? ' #' + i : ''}`, decoding: 'async' });
           if (it.width && it.height) { img.width = it.width; img.height = it.height; }
           return img;
         }));
@@ -98,7 +98,7 @@ export class TextView extends PerRunView {
       const r = await this.fetch<{ items: TextItem[] }>('/text', run, tag);
       const items = (r.items ?? []).slice().sort((a, b) => b.step - a.step); // newest first
       if (!items.length) { body.replaceChildren(el('div', { class: 'muted', text: 'No text.' })); card.dataset.state = 'empty'; return; }
-      body.replaceChildren(...items.map((it) => el('div', { class: 'text-step' }, el('div', { class: 'step-label', text: `step ${it.step}` }), textBody(it))));
+      body.replaceChildren(...items.map((it) => el('div', { class: 'text-step' }, el('div', { class: 'step-label', text: `step ${fmtStep(it.step)}` }), textBody(it))));
       card.dataset.state = 'drawn';
     };
     return { el: card, draw };

@@ -1,10 +1,12 @@
 // PR curves: one chart per tag with every visible run's curve at the
 // chosen step (precision against recall).
 import uPlot from 'uplot';
-import { PRItem, num } from './api';
+import { PRItem } from './api';
+import { padding, recordAxes, xAxis, yAxis } from './axes';
 import { BoardApp } from './board';
-import { el, fmtNum, nearest } from './format';
+import { el, fmtStep, fmtValue, nearest } from './format';
 import { PerRunView } from './histograms';
+import { PRPoint, prPoints } from './prpoints';
 
 export class PRCurvesView extends PerRunView {
   constructor(app: BoardApp, content: HTMLElement, toolbar: HTMLElement) {
@@ -43,7 +45,8 @@ export class PRCurvesView extends PerRunView {
     const plot = el('div', { class: 'plot' });
     const label = el('span', { class: 'step-label' });
     const slider = el('input', { type: 'range', class: 'step-slider', min: '0', max: '0', step: '1', value: '0' });
-    const body = el('div', { class: 'card-body' }, el('div', { class: 'slider-row' }, label, slider), plot);
+    const readout = el('div', { class: 'pr-readout muted' });
+    const body = el('div', { class: 'card-body' }, el('div', { class: 'slider-row' }, label, slider), plot, readout);
     const card = el('div', { class: 'card pr-card', 'data-tag': tag, 'data-state': 'idle' },
       el('div', { class: 'chart-head' }, el('span', { class: 'chart-title', text: tag })), body);
     let u: uPlot | null = null;
@@ -58,15 +61,16 @@ export class PRCurvesView extends PerRunView {
       slider.hidden = steps.length <= 1;
       const show = () => {
         const step = steps[+slider.value] ?? 0;
-        label.textContent = `step ${step}`;
+        label.textContent = `step ${fmtStep(step)}`;
         const data: unknown[] = [null];
         const series: uPlot.Series[] = [{}];
+        const curves: { run: string; pts: PRPoint[] }[] = [];
         for (const g of got) {
           if (!g.items.length) continue;
           const it = g.items[nearest(g.items.map((i) => i.step), step)];
-          const rec = (it.recall ?? []).map(num), prec = (it.precision ?? []).map(num);
-          const idx = rec.map((_, i) => i).filter((i) => Number.isFinite(rec[i]) && Number.isFinite(prec[i])).sort((a, b) => rec[a] - rec[b]);
-          data.push([idx.map((i) => rec[i]), idx.map((i) => prec[i])]);
+          const pts = prPoints(it);
+          curves.push({ run: g.run, pts });
+          data.push([pts.map((p) => p.recall), pts.map((p) => p.precision)]);
           series.push({ label: g.run, stroke: this.app.color(g.run), width: 1.5, points: { show: false }, paths: uPlot.paths.linear!(),
             facets: [{ scale: 'x', auto: true }, { scale: 'y', auto: true }] } as uPlot.Series);
         }
@@ -75,9 +79,28 @@ export class PRCurvesView extends PerRunView {
         u = new uPlot({
           mode: 2, width: body.clientWidth || 400, height: 240, legend: { show: false }, series,
           scales: { x: { time: false, auto: true, range: () => [0, 1] }, y: { auto: true, range: () => [0, 1.02] } },
-          axes: [{ label: 'recall', stroke: '#555', grid: { stroke: '#eee' }, font: '11px system-ui, sans-serif', labelSize: 16 },
-            { label: 'precision', stroke: '#555', grid: { stroke: '#eee' }, size: 44, font: '11px system-ui, sans-serif', values: (_u, s) => s.map(fmtNum), labelSize: 16 }],
+          padding: padding(),
+          axes: [xAxis('value', { label: 'recall', labelSize: 16 }), yAxis('value', { label: 'precision', labelSize: 16 })],
           cursor: { drag: { x: false, y: false }, points: { show: false } } as uPlot.Cursor,
+          hooks: {
+            draw: [(u) => recordAxes(u, card)],
+            setCursor: [(u) => {
+              // the point of each curve nearest the cursor, with its threshold
+              const left = u.cursor.left ?? -1, top = u.cursor.top ?? -1;
+              if (left < 0) { readout.replaceChildren(); return; }
+              const rows = curves.map(({ run, pts }) => {
+                let best: PRPoint | null = null, bd = Infinity;
+                for (const p of pts) {
+                  const d = Math.hypot(u.valToPos(p.recall, 'x') - left, u.valToPos(p.precision, 'y') - top);
+                  if (d < bd) { bd = d; best = p; }
+                }
+                return best ? el('tr', {}, el('td', {}, el('span', { class: 'swatch', style: `background:${this.app.color(run)}` })), el('td', { text: run }),
+                  el('td', { class: 'num pr-threshold', text: fmtValue(best.threshold) }), el('td', { class: 'num', text: fmtValue(best.precision) }),
+                  el('td', { class: 'num', text: fmtValue(best.recall) })) : null;
+              }).filter((r): r is HTMLTableRowElement => r !== null);
+              readout.replaceChildren(el('table', {}, el('thead', {}, el('tr', {}, el('th'), el('th', { text: 'Run' }), el('th', { text: 'Threshold' }), el('th', { text: 'Precision' }), el('th', { text: 'Recall' }))), el('tbody', {}, ...rows)));
+            }],
+          },
         }, data as unknown as uPlot.AlignedData, plot);
       };
       slider.oninput = show;

@@ -5,7 +5,8 @@
 import uPlot from 'uplot';
 import { ScalarMultiResponse, ScalarResponse, mark, num, probe } from './api';
 import { BoardApp, Lazy, View, groupTags } from './board';
-import { compileFilter, el, fmtDuration, fmtNum, lowerBound, nearest, withAlpha } from './format';
+import { padding, recordAxes, xAxis, yAxis } from './axes';
+import { compileFilter, el, fmtDuration, fmtStep, fmtValue, fmtWall, lowerBound, nearest, withAlpha } from './format';
 import { smooth } from './smoothing';
 import { XAxis } from './state';
 
@@ -585,23 +586,18 @@ class ScalarChart {
       series.push({ label: d.run, stroke: smoothing ? withAlpha(d.color, 0.25) : d.color, width: 1, points: { show: false }, paths: uPlot.paths.linear!(), facets } as uPlot.Series);
       series.push({ label: d.run + ' (smoothed)', stroke: d.color, width: 1.5, points: { show: false }, paths: uPlot.paths.linear!(), facets, show: smoothing } as uPlot.Series);
     }
-    const xFmt = st.x === 'relative' ? (_u: uPlot, splits: number[]) => splits.map((v) => fmtDuration(v))
-      : st.x === 'step' ? (_u: uPlot, splits: number[]) => splits.map((v) => fmtStep(v)) : undefined;
     return {
       mode: 2,
       width: this.width(),
       height: HEIGHT,
       legend: { show: false },
       pxAlign: 0,
+      padding: padding(),
       scales: {
         x: { time: st.x === 'wall', auto: true, range: () => this.xRange() },
         y: { distr: st.logY ? 3 : 1, log: 10, auto: true, range: () => this.yRange() },
       },
-      axes: [
-        { stroke: '#555', grid: { stroke: '#eee', width: 1 }, ticks: { stroke: '#ddd', width: 1 }, values: xFmt as uPlot.Axis.Values, font: '11px system-ui, sans-serif' },
-        { stroke: '#555', grid: { stroke: '#eee', width: 1 }, ticks: { stroke: '#ddd', width: 1 }, size: 52, font: '11px system-ui, sans-serif',
-          values: (_u: uPlot, splits: number[]) => splits.map((v) => fmtNum(v)) },
-      ],
+      axes: [xAxis(st.x), yAxis(st.logY ? 'log' : 'value')],
       series,
       cursor: {
         drag: { x: true, y: false, setScale: false },
@@ -613,7 +609,7 @@ class ScalarChart {
         setSelect: [(u) => this.onSelect(u)],
         setCursor: [(u) => this.onCursor(u)],
         drawAxes: [(u) => this.drawBands(u)],
-        draw: [(u) => this.drawMarkers(u)],
+        draw: [(u) => this.drawMarkers(u), (u) => recordAxes(u, this.el)],
         ready: [(u) => this.onReady(u)],
       },
     };
@@ -762,11 +758,11 @@ class ScalarChart {
         el('td', {}, el('span', { class: 'swatch', style: `background:${d.color}` })),
         el('td', { class: 'tip-run', text: d.run }),
       );
-      if (smoothing) tr.append(el('td', { class: 'num', text: fmtNum(d.smoothVals[i]) }));
-      tr.append(el('td', { class: 'num', text: fmtNum(d.s.value[j]) }), el('td', { class: 'num', text: fmtStep(d.s.step[j]) }));
-      tr.append(el('td', { class: 'num muted', text: mode === 'wall' ? new Date(d.s.wall[j] * 1000).toLocaleString() : fmtDuration(d.s.wall[j] - this.base(d.run)) }));
+      if (smoothing) tr.append(el('td', { class: 'num tip-smoothed', text: fmtValue(d.smoothVals[i]) }));
+      tr.append(el('td', { class: 'num tip-value', text: fmtValue(d.s.value[j]) }), el('td', { class: 'num tip-step', text: fmtStep(d.s.step[j]) }));
+      tr.append(el('td', { class: 'num muted tip-time', text: mode === 'wall' ? fmtWall(d.s.wall[j]) : fmtDuration(d.s.wall[j] - this.base(d.run), 0.001) }));
       const m = near(d);
-      if (m) tr.append(el('td', { class: 'warn', text: `${m.kind} at step ${m.step}` }));
+      if (m) tr.append(el('td', { class: 'warn', text: `${m.kind} at step ${fmtStep(m.step)}` }));
       tbody.append(tr);
     }
     const head = el('tr', {}, el('th'), el('th', { text: 'Run' }));
@@ -833,11 +829,4 @@ class ScalarChart {
     this.u?.destroy();
     this.u = null;
   }
-}
-
-function fmtStep(v: number): string {
-  const a = Math.abs(v);
-  if (a >= 1e6) return (v / 1e6).toPrecision(3).replace(/\.?0+$/, '') + 'M';
-  if (a >= 1e4) return (v / 1e3).toPrecision(3).replace(/\.?0+$/, '') + 'k';
-  return String(Math.round(v * 1000) / 1000);
 }
