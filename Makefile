@@ -15,7 +15,11 @@ build: frontend
 run: build
 	./$(BIN) serve --data ./tbhost-data
 
-test: frontend
+# The frontend's type check and unit tests (node's test runner).
+frontend-test: frontend
+	@if [ -f frontend/package.json ]; then cd frontend && npm run check && npm test; fi
+
+test: frontend frontend-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 60m ./...
 

@@ -17,10 +17,11 @@ function inline(escaped: string): string {
   // code spans first: nothing inside them is formatted
   s = s.replace(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g, (_m, _t, code: string) => hold('<code>' + code.trim() + '</code>'));
   // links [text](http(s)://url "title"), only http and https
-  s = s.replace(/\[([^\]\n]+)\]\(\s*(https?:\/\/[^\s)]+)(?:\s+&quot;[^\n]*?&quot;)?\s*\)/gi,
+  // (a URL holds no quote or angle bracket: their escapes end it)
+  s = s.replace(/\[([^\]\n]+)\]\(\s*(https?:\/\/(?:&amp;|[^\s)&])+)(?:\s+&quot;[^\n]*?&quot;)?\s*\)/gi,
     (_m, text: string, url: string) => hold('<a href="' + url + '" rel="noopener noreferrer nofollow" target="_blank">') + text + hold('</a>'));
   // bare URLs
-  s = s.replace(/(^|[\s(])(https?:\/\/[^\s<&]+[^\s<&.,;:!?)])/g,
+  s = s.replace(/(^|[\s(])(https?:\/\/(?:&amp;|[^\s<&])*[^\s<&.,;:!?)])/g,
     (_m, pre: string, url: string) => pre + hold('<a href="' + url + '" rel="noopener noreferrer nofollow" target="_blank">' + url + '</a>'));
   s = s.replace(/(\*\*|__)(?=\S)([\s\S]*?\S)\1/g, '<strong>$2</strong>');
   s = s.replace(/(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?!\*)/g, '$1<em>$2</em>');
