@@ -990,10 +990,15 @@ func TestUploaderSendsRunsInParallel(t *testing.T) {
 	}
 	dir := logDir(t, files)
 	fs := newFakeServer("tok")
+	const parallel = 3
 	var mu sync.Mutex
 	inflight := map[string]int{} // run → PUTs in flight
 	total, most := 0, 0
 	lastFile := map[string]string{}
+	// The first PUTs wait until parallel of them are in flight at once,
+	// which an uploader that sends runs in parallel reaches.
+	allIn := make(chan struct{})
+	var allInOnce sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPut {
 			fs.ServeHTTP(w, r)
@@ -1011,8 +1016,16 @@ func TestUploaderSendsRunsInParallel(t *testing.T) {
 			t.Errorf("run %s: %s sent after %s", run, file, lastFile[run])
 		}
 		lastFile[run] = file
+		if total == parallel {
+			allInOnce.Do(func() { close(allIn) })
+		}
 		mu.Unlock()
-		time.Sleep(5 * time.Millisecond) // let the requests overlap
+		select {
+		case <-allIn:
+		case <-time.After(time.Minute): // a failure, not a pace: the uploader never got to parallel requests
+			t.Errorf("run %s: never %d requests in flight at once", run, parallel)
+			allInOnce.Do(func() { close(allIn) })
+		}
 		fs.ServeHTTP(w, r)
 		mu.Lock()
 		inflight[run]--
@@ -1020,7 +1033,7 @@ func TestUploaderSendsRunsInParallel(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	u := &Uploader{Client: New(srv.URL, fastRetry), Board: "b1", Token: "tok", Dir: dir, ChunkSize: 16, Parallel: 3}
+	u := &Uploader{Client: New(srv.URL, fastRetry), Board: "b1", Token: "tok", Dir: dir, ChunkSize: 16, Parallel: parallel}
 	if _, err := u.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -1030,7 +1043,7 @@ func TestUploaderSendsRunsInParallel(t *testing.T) {
 			t.Errorf("%s: server holds %q, want %q", name, got, content)
 		}
 	}
-	if most < 2 || most > 3 {
-		t.Errorf("at most %d requests were in flight at once; want 2 to 3 (Parallel 3)", most)
+	if most != parallel {
+		t.Errorf("at most %d requests were in flight at once; want %d (Parallel)", most, parallel)
 	}
 }

@@ -21,7 +21,10 @@ type WalkFunc func(dir string) ([]LocalFile, error)
 
 // WalkLogDir finds the event files of a log dir: a run is a folder directly
 // holding files whose base name contains "tfevents"; its name is the folder
-// relative to dir with "/" separators ("." for dir itself).
+// relative to dir, its folder names joined with "/" ("." for dir itself; a
+// backslash in a folder name stays in the run name). Symbolic links to
+// folders and files are followed, as TensorBoard follows them; a link that
+// loops back to a folder on its own path is skipped (tfevents.WalkLogDir).
 func WalkLogDir(dir string) ([]LocalFile, error) {
 	st, err := os.Stat(dir)
 	if err != nil {

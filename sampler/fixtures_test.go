@@ -1,48 +1,40 @@
 package sampler
 
 import (
-	"io/fs"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"tbhost/tfevents"
+	"tbhost/tfevents/tfeventstest"
 )
 
-// TestRealFixtures feeds the real event files (shared/fixtures/real; every
-// folder holding event files is a run, files in name order) through the
-// tfevents Scanner into a Run per folder and checks the Run against the
-// reference model: every reported value is live, stats are exact. The corpus
-// has SessionLog STARTs (criteo-research__tf-tile) and steps that go back.
-func TestRealFixtures(t *testing.T) {
-	root := filepath.Join("..", "..", "shared", "fixtures", "real")
-	runs := map[string][]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && d.Type().IsRegular() && containsTfevents(d.Name()) {
-			runs[filepath.Dir(p)] = append(runs[filepath.Dir(p)], p)
-		}
-		return nil
-	})
+// TestCorpus feeds each corpus (the generated one; the real one,
+// shared/fixtures/real, when present) through the tfevents Scanner into a
+// Run per run of the log dir (files in name order) and checks the Run
+// against the reference model: every reported value is live, stats are
+// exact. Both corpora have SessionLog STARTs and steps that go back (a
+// restart; the real one in criteo-research__tf-tile).
+func TestCorpus(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		get  func(testing.TB) *tfeventstest.Corpus
+	}{{"generated", tfeventstest.Generate}, {"real", tfeventstest.Real}} {
+		t.Run(c.name, func(t *testing.T) { checkCorpus(t, c.get(t)) })
+	}
+}
+
+func checkCorpus(t *testing.T, corpus *tfeventstest.Corpus) {
+	runs, err := tfevents.WalkLogDir(corpus.LogDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(runs) == 0 {
-		t.Fatalf("no event files under %s", root)
+	if len(runs) != len(corpus.Runs()) {
+		t.Fatalf("%d runs under %s, the corpus has %d", len(runs), corpus.LogDir, len(corpus.Runs()))
 	}
-	dirs := make([]string, 0, len(runs))
-	for d := range runs {
-		dirs = append(dirs, d)
-	}
-	slices.Sort(dirs)
 	var starts, backs, scalars, items int
-	for _, dir := range dirs {
-		files := runs[dir]
-		slices.Sort(files)
+	for _, run := range runs {
+		files := run.Files
 		r := NewRun(Config{MaxBuckets: 1 << 20, Samples: map[string]int{"scalars": 100}})
 		m := newModel()
 		plugins := map[string]string{}
@@ -50,7 +42,7 @@ func TestRealFixtures(t *testing.T) {
 		for _, f := range files {
 			fh, err := os.Open(f)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("run %s: %v", run.Name, err)
 			}
 			sc := tfevents.NewScanner(fh, tfevents.Options{Plugins: plugins})
 			defer sc.Close()
@@ -88,10 +80,8 @@ func TestRealFixtures(t *testing.T) {
 		}
 		checkAgainstModel(t, r, m, true)
 	}
-	t.Logf("%d runs: %d scalars, %d items, %d START, %d step repeats/backs", len(dirs), scalars, items, starts, backs)
+	t.Logf("%d runs: %d scalars, %d items, %d START, %d step repeats/backs", len(runs), scalars, items, starts, backs)
 	if starts == 0 || backs == 0 || scalars == 0 {
 		t.Fatal("the corpus should exercise STARTs and preemption")
 	}
 }
-
-func containsTfevents(name string) bool { return strings.Contains(name, "tfevents") }

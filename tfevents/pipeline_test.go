@@ -7,10 +7,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"reflect"
-	"runtime"
 	"testing"
 	"testing/iotest"
-	"time"
 )
 
 // scanResult is everything a scan yields.
@@ -260,35 +258,52 @@ func TestPipelineFollowsGrowingInput(t *testing.T) {
 	}
 }
 
-// waitGoroutines waits until at most n goroutines run.
-func waitGoroutines(t *testing.T, n int) {
+// framerReturned fails the test unless the framer of p has returned: it
+// closes p.done as it returns, and Close and the end of a scan wait for it.
+func framerReturned(t *testing.T, p *pipe, what string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines, want %d:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-p.done:
+	default:
+		t.Fatalf("%s: the framer still runs", what)
 	}
+}
+
+// stallingReader serves data, then blocks in Read (signalling stalled)
+// until release is closed, and then fails.
+type stallingReader struct {
+	data             []byte
+	stalled, release chan struct{}
+}
+
+func (r *stallingReader) Read(b []byte) (int, error) {
+	if len(r.data) > 0 {
+		n := copy(b, r.data)
+		r.data = r.data[n:]
+		return n, nil
+	}
+	close(r.stalled)
+	<-r.release
+	return 0, errors.New("gone")
 }
 
 func TestScannerCloseStopsPipeline(t *testing.T) {
 	data := genScalars(2000, 10, true)
-	before := runtime.NumGoroutine()
 
 	// Abandoned after one value: the framer is blocked on a full channel.
 	s := newTestScanner(bytes.NewReader(data), Options{}, pipeMode{0, 1024})
 	if !s.Scan() {
 		t.Fatal("no value")
 	}
-	if runtime.NumGoroutine() <= before || s.p == nil {
+	p := s.p
+	if p == nil {
 		t.Fatal("the pipeline did not start")
 	}
 	st := s.Stats()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	framerReturned(t, p, "Close after one value")
 	if s.Scan() || s.Value() != nil {
 		t.Fatal("Scan after Close")
 	}
@@ -298,43 +313,61 @@ func TestScannerCloseStopsPipeline(t *testing.T) {
 	if !reflect.DeepEqual(s.Stats(), st) || s.Err() != nil {
 		t.Fatalf("Close changed stats %+v or err %v", s.Stats(), s.Err())
 	}
-	waitGoroutines(t, before)
 
-	// To the end, then Close; a default Scanner on a big input; Close
-	// before Scan; a fatal error.
+	// To the end: the framer returns by itself; then Close twice.
 	s = newTestScanner(bytes.NewReader(data), Options{}, pipeMode{0, batchSize})
+	s.Scan()
+	p = s.p
 	for s.Scan() {
 	}
-	waitGoroutines(t, before) // the framer returns by itself at the end
+	if p == nil || s.p != nil {
+		t.Fatalf("pipeline %p at the start, %p at the end", p, s.p)
+	}
+	framerReturned(t, p, "scan to the end")
 	s.Close()
 	s.Close()
+
+	// A default Scanner on a big input pipelines on its own.
 	big := genScalars(4000, 10, false)
 	s = NewScanner(bytes.NewReader(big), Options{})
 	for s.p == nil && s.Scan() {
 	}
-	if s.p == nil {
+	if p = s.p; p == nil {
 		t.Fatal("the default pipeline did not start")
 	}
 	s.Close()
-	NewScanner(bytes.NewReader(data), Options{}).Close()
+	framerReturned(t, p, "Close of a default Scanner")
+	NewScanner(bytes.NewReader(data), Options{}).Close() // Close before Scan
+
+	// A fatal error ends the pipeline.
 	bad := bytes.Clone(data)
 	bad[len(bad)/2] ^= 0x55
 	s = newTestScanner(bytes.NewReader(bad), Options{}, pipeMode{0, 4096})
+	s.Scan()
+	p = s.p
 	for s.Scan() {
 	}
+	if p == nil {
+		t.Fatal("the pipeline did not start")
+	}
+	framerReturned(t, p, "fatal error")
 	s.Close()
-	waitGoroutines(t, before)
 
-	// Close while the framer waits in a read: it returns when the read does.
-	pr, pw := io.Pipe()
-	go func() { pw.Write(data[:100_000]) }()
-	s = newTestScanner(pr, Options{}, pipeMode{0, 4096})
+	// Close while the framer waits in a read: it returns when the read
+	// does, which here happens only once Close has asked the framer to stop.
+	r := &stallingReader{data: data[:3000], stalled: make(chan struct{}), release: make(chan struct{})}
+	s = newTestScanner(r, Options{}, pipeMode{0, 4096})
 	if !s.Scan() {
 		t.Fatal("no value")
 	}
-	go func() { time.Sleep(10 * time.Millisecond); pr.CloseWithError(errors.New("gone")) }()
+	p = s.p
+	<-r.stalled // the framer has read everything and waits for more
+	go func() {
+		<-p.stop // closed by Close
+		close(r.release)
+	}()
 	s.Close()
-	waitGoroutines(t, before)
+	framerReturned(t, p, "Close during a read")
 }
 
 type panicReader struct{ r io.Reader }
