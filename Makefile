@@ -22,6 +22,7 @@ frontend-test: frontend
 test: frontend frontend-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -run '^(TestFastPathMatchesSlow|TestPipelineMatchesPlain.*|TestPreemptionRandom|TestQueryAlignedColumns|TestSpike|TestChunkedResume)$$' ./tfevents ./sampler # in full: -race shrinks them (race_test.go)
 
 # Regenerate the committed *.pb.go files (needs protoc and protoc-gen-go).
 proto:
