@@ -12,9 +12,8 @@ import (
 	"testing"
 
 	"tbhost/tfevents"
+	"tbhost/tfevents/tfeventstest"
 )
-
-var inspectFixtures = filepath.Join("..", "..", "..", "shared", "fixtures")
 
 // runInspect runs `tbhost inspect args...` in-process.
 func runInspect(args ...string) (stdout, stderr string, err error) {
@@ -24,77 +23,33 @@ func runInspect(args ...string) (stdout, stderr string, err error) {
 	return out.String(), errb.String(), err
 }
 
-type inspectTag struct {
-	Tag       string   `json:"tag"`
-	Plugin    string   `json:"plugin"`
-	Count     int      `json:"count"`
-	MinStep   int64    `json:"min_step"`
-	MaxStep   int64    `json:"max_step"`
-	Min       *float64 `json:"min"`
-	Max       *float64 `json:"max"`
-	Last      *float64 `json:"last"`
-	NonFinite int      `json:"nonfinite"`
-}
-
-type inspectFile struct {
-	Path       string       `json:"path"`
-	Run        string       `json:"run"`
-	Records    int          `json:"records"`
-	Truncated  bool         `json:"truncated"`
-	Corrupt    bool         `json:"corrupt"`
-	BadRecords int          `json:"bad_records"`
-	Tags       []inspectTag `json:"tags"`
-}
-
-func sameOptFloat(a, b *float64) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return *a == *b || math.Abs(*a-*b) <= 1e-6*math.Max(math.Abs(*a), math.Abs(*b))
-}
-
-// TestInspectJSONFixtures checks `tbhost inspect --json` on the shared
-// fixtures against expected.json, field by field.
-func TestInspectJSONFixtures(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(inspectFixtures, "expected.json"))
-	if err != nil {
-		t.Fatalf("the shared fixtures must be cloned next to the repo: %v", err)
-	}
-	var want struct{ Files []inspectFile }
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{
-		{"--json", filepath.Join(inspectFixtures, "real")},
-		{filepath.Join(inspectFixtures, "real"), "--json"},
-	} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			stdout, stderr, err := runInspect(args...)
-			if err != nil {
-				t.Fatalf("%v: %s", err, stderr)
-			}
-			var got struct{ Files []inspectFile }
-			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-				t.Fatalf("output is not JSON: %v", err)
-			}
-			if len(got.Files) != len(want.Files) || len(got.Files) != 364 {
-				t.Fatalf("%d files, want %d", len(got.Files), len(want.Files))
-			}
-			for i, w := range want.Files {
-				g := got.Files[i]
-				if g.Path != w.Path || g.Run != w.Run || g.Records != w.Records || g.Truncated != w.Truncated ||
-					g.Corrupt != w.Corrupt || g.BadRecords != w.BadRecords || len(g.Tags) != len(w.Tags) {
-					t.Errorf("file %d:\n got %+v\nwant %+v", i, g, w)
-					continue
-				}
-				for j, wt := range w.Tags {
-					gt := g.Tags[j]
-					if gt.Tag != wt.Tag || gt.Plugin != wt.Plugin || gt.Count != wt.Count || gt.MinStep != wt.MinStep ||
-						gt.MaxStep != wt.MaxStep || gt.NonFinite != wt.NonFinite ||
-						!sameOptFloat(gt.Min, wt.Min) || !sameOptFloat(gt.Max, wt.Max) || !sameOptFloat(gt.Last, wt.Last) {
-						t.Errorf("%s tag %q:\n got %+v\nwant %+v", w.Path, wt.Tag, gt, wt)
+// TestInspectJSONCorpus checks `tbhost inspect --json` on each corpus (the
+// generated one; the shared fixtures when present) against what the corpus
+// expects (expected.json, or what the generator wrote), field by field.
+func TestInspectJSONCorpus(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		get  func(testing.TB) *tfeventstest.Corpus
+	}{{"generated", tfeventstest.Generate}, {"real", tfeventstest.Real}} {
+		t.Run(c.name, func(t *testing.T) {
+			corpus := c.get(t)
+			for _, args := range [][]string{
+				{"--json", corpus.LogDir},
+				{corpus.LogDir, "--json"},
+			} {
+				t.Run(strings.Join(args, " "), func(t *testing.T) {
+					stdout, stderr, err := runInspect(args...)
+					if err != nil {
+						t.Fatalf("%v: %s", err, stderr)
 					}
-				}
+					var got struct{ Files []tfeventstest.File }
+					if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+						t.Fatalf("output is not JSON: %v", err)
+					}
+					for _, d := range tfeventstest.Diff(got.Files, corpus.Files) {
+						t.Error(d)
+					}
+				})
 			}
 		})
 	}
