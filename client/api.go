@@ -75,6 +75,11 @@ type AppendResult struct {
 	Corrupt    bool  `json:"corrupt,omitempty"`   // framing is lost: later bytes are kept, not read
 	// Warnings are the server's notes on the file so far.
 	Warnings []string `json:"warnings"`
+
+	// Wire is the size of the body the answered request carried (after
+	// compression), and Encoding its Content-Encoding ("" for none).
+	Wire     int64  `json:"-"`
+	Encoding string `json:"-"`
 }
 
 // TagInfo describes one tag of one run.
@@ -227,6 +232,56 @@ func (c *Client) Append(ctx context.Context, board, token, run, file string, off
 		return nil, err
 	}
 	return &out, nil
+}
+
+// AppendBytes sends data as the bytes of run/file starting at offset, like
+// Append (retried per the client's policy), compressed when the server
+// takes compressed bodies (see WithCompression); offset and the answer's
+// Size count uncompressed bytes all the same. The answer's Wire and
+// Encoding tell what went. data may be reused once AppendBytes returns.
+func (c *Client) AppendBytes(ctx context.Context, board, token, run, file string, offset int64, data []byte) (*AppendResult, error) {
+	q := url.Values{"run": {run}, "file": {file}, "offset": {strconv.FormatInt(offset, 10)}}
+	for {
+		coding := ""
+		if !c.noCompress && len(data) >= minCompress {
+			coding = c.codings.choose()
+		}
+		body := data
+		var buf *[]byte
+		if coding != "" {
+			buf = bodyBuffers.Get().(*[]byte)
+			*buf = encode(coding, data, (*buf)[:0])
+			if len(*buf) < len(data)-len(data)/32 {
+				body = *buf
+			} else {
+				coding = "" // not worth the server's decoding
+			}
+		}
+		var sent []*guardedBody
+		get := func() (io.Reader, error) {
+			g := &guardedBody{b: body}
+			sent = append(sent, g)
+			return g, nil
+		}
+		var out AppendResult
+		err := c.doJSON(ctx, &request{method: http.MethodPut, path: boardPath(board) + "/files", query: q,
+			token: token, body: get, length: int64(len(body)), contentType: "application/octet-stream", contentEncoding: coding}, &out)
+		for _, g := range sent {
+			g.release()
+		}
+		if buf != nil {
+			bodyBuffers.Put(buf)
+		}
+		if err != nil && coding != "" && refusesCoding(err, coding) {
+			c.codings.refuse(coding)
+			continue // the same bytes, in another coding or none
+		}
+		if err != nil {
+			return nil, err
+		}
+		out.Wire, out.Encoding = int64(len(body)), coding
+		return &out, nil
+	}
 }
 
 func limit(r io.Reader, n int64) io.Reader {

@@ -33,6 +33,8 @@ type Client struct {
 	retry       RetryPolicy
 	onRetry     func(err error, attempt int, wait time.Duration)
 	userAgent   string
+	noCompress  bool        // send upload bodies as they are
+	codings     codingState // the codings the server takes in requests
 }
 
 // RetryPolicy bounds the retries of a request that failed with a network
@@ -127,7 +129,9 @@ type request struct {
 	body        func() (io.Reader, error)
 	length      int64 // body length, -1 when unknown
 	contentType string
-	read        bool // a read: send the view key
+	// contentEncoding is the body's Content-Encoding ("" for none).
+	contentEncoding string
+	read            bool // a read: send the view key
 }
 
 var errNoReplay = errors.New("request body cannot be replayed")
@@ -203,6 +207,9 @@ func (c *Client) once(ctx context.Context, r *request) (*http.Response, error) {
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
 	}
+	if r.contentEncoding != "" {
+		req.Header.Set("Content-Encoding", r.contentEncoding)
+	}
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
 	} else if r.read && c.readToken != "" {
@@ -222,6 +229,7 @@ func (c *Client) once(ctx context.Context, r *request) (*http.Response, error) {
 		}
 		return nil, &UnreachableError{Server: c.base, Err: err}
 	}
+	c.codings.learn(resp.Header)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}

@@ -37,12 +37,16 @@ func (pp *ProgressPrinter) Update(p Progress) {
 	defer pp.mu.Unlock()
 	now := time.Now()
 	if p.Done {
-		line := fmt.Sprintf("sent %s in %d %s in %s (%s/s)", FormatBytes(p.BytesDone), p.FilesTotal,
+		sent := FormatBytes(p.BytesDone)
+		if p.Compressed {
+			sent += fmt.Sprintf(" (%s on the wire)", FormatBytes(p.Wire))
+		}
+		line := fmt.Sprintf("sent %s in %d %s in %s (%s/s)", sent, p.FilesTotal,
 			plural(p.FilesTotal, "file", "files"), FormatDuration(p.Elapsed), FormatBytes(int64(p.Rate)))
 		switch {
 		case p.Pass > 1:
 			// Watching: one short line per pass that sent something.
-			line = fmt.Sprintf("%s sent %s to %d %s (board total %s)", now.Format("15:04:05"), FormatBytes(p.BytesDone),
+			line = fmt.Sprintf("%s sent %s to %d %s (board total %s)", now.Format("15:04:05"), sent,
 				p.FilesTotal, plural(p.FilesTotal, "file", "files"), FormatBytes(p.Resumed+p.BytesDone))
 		case p.Resumed > 0:
 			line += fmt.Sprintf("; %s were already on the server", FormatBytes(p.Resumed))

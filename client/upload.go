@@ -56,6 +56,8 @@ type Uploader struct {
 	Progress func(Progress)
 	// Logf, if set, receives notes meant for the user (warnings).
 	Logf func(format string, args ...any)
+	// Now is the clock of Progress's Elapsed and ETA (time.Now when nil).
+	Now func() time.Time
 
 	passes int
 	mu     sync.Mutex        // guards remote, warned, and a pass's Summary and Progress
@@ -71,11 +73,15 @@ type Progress struct {
 	FilesDone  int    // files of this pass sent completely
 	FilesTotal int    // files with bytes to send in this pass
 	BytesDone  int64
-	BytesTotal int64         // bytes to send in this pass
+	BytesTotal int64 // bytes to send in this pass
+	// Wire is the size of the request bodies that carried BytesDone,
+	// after compression.
+	Wire       int64
+	Compressed bool          // some of them went compressed
 	Resumed    int64         // bytes the server already held (not sent again)
 	Elapsed    time.Duration // since the pass started
 	Rate       float64       // bytes per second over the pass
-	ETA        time.Duration // -1 when unknown
+	ETA        time.Duration // -1 when unknown; see Estimator
 	Done       bool          // the pass is over
 	Pass       int           // 1 for an Uploader's first pass, 2 for its second, …
 }
@@ -85,6 +91,7 @@ type Summary struct {
 	Runs, Files int   // runs and event files in the log dir
 	Bytes       int64 // their total size
 	Sent        int64 // bytes sent in this pass
+	Wire        int64 // the size of the request bodies that carried them, after compression
 	FilesSent   int   // files that had bytes to send
 	Resumed     int64 // bytes the server already held at the start of the pass
 	Elapsed     time.Duration
@@ -94,7 +101,11 @@ type Summary struct {
 // Sync makes one pass: it sends every byte of the log dir the server does
 // not hold yet.
 func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
-	start := time.Now()
+	now := u.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
 	walk := u.Walk
 	if walk == nil {
 		walk = WalkLogDir
@@ -140,7 +151,7 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 			// An empty event file is still part of the log dir.
 			jobs = append(jobs, job{f, 0, 0, false})
 		case size > have:
-			hold := u.HoldTail > 0 && time.Since(st.ModTime()) < u.HoldTail
+			hold := u.HoldTail > 0 && now().Sub(st.ModTime()) < u.HoldTail
 			jobs = append(jobs, job{f, have, size, hold})
 			s.Resumed += have
 		case have > size:
@@ -158,18 +169,20 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 		p.BytesTotal += j.to - j.from
 	}
 	s.FilesSent = len(jobs)
+	est := NewEstimator(p.FilesTotal, p.BytesTotal, u.ChunkSize, now)
 	report := func(done bool) {
+		est.Progress(p.FilesDone, p.BytesDone)
 		if u.Progress == nil {
 			return
 		}
-		p.Elapsed = time.Since(start)
+		p.Elapsed = now().Sub(start)
 		p.Done = done
 		if sec := p.Elapsed.Seconds(); sec > 0 {
 			p.Rate = float64(p.BytesDone) / sec
 		}
-		p.ETA = -1
-		if p.Rate > 0 {
-			p.ETA = time.Duration(float64(p.BytesTotal-p.BytesDone) / p.Rate * float64(time.Second))
+		p.ETA = est.Remaining()
+		if done {
+			p.ETA = 0
 		}
 		u.Progress(p)
 	}
@@ -186,17 +199,24 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 		byRun[j.Run] = append(byRun[j.Run], j)
 	}
 	sendJob := func(ctx context.Context, j job, buf *[]byte) error {
-		reached := j.from
-		err := u.send(ctx, s, j.LocalFile, j.from, j.to, j.hold, buf, func(off int64) {
+		reached, complete := j.from, false
+		err := u.send(ctx, s, j.LocalFile, j.from, j.to, j.hold, buf, func(off int64, r requestStat) {
 			u.mu.Lock()
 			defer u.mu.Unlock()
-			r := min(max(off, j.from), j.to)
-			p.BytesDone += r - reached
-			reached = r
+			est.Request(r.took, r.raw)
+			p.Wire += r.wire
+			p.Compressed = p.Compressed || r.compressed
+			off = min(max(off, j.from), j.to)
+			p.BytesDone += off - reached
+			reached = off
+			if reached == j.to && !complete {
+				complete = true
+				p.FilesDone++
+			}
 			p.Run, p.File = j.Run, j.File
 			report(false)
 		})
-		if err == nil && reached == j.to {
+		if err == nil && reached == j.to && !complete {
 			u.mu.Lock()
 			p.FilesDone++
 			u.mu.Unlock()
@@ -247,13 +267,11 @@ feed:
 	if first == nil && fed < len(runOrder) {
 		first = ctx.Err() // canceled before every run went out
 	}
+	s.Sent, s.Wire = p.BytesDone, p.Wire
+	s.Elapsed = now().Sub(start)
 	if first != nil {
-		s.Sent = p.BytesDone
-		s.Elapsed = time.Since(start)
 		return s, first
 	}
-	s.Sent = p.BytesDone
-	s.Elapsed = time.Since(start)
 	if len(jobs) > 0 && (p.BytesDone > 0 || p.Pass == 1) {
 		p.Run, p.File = "", ""
 		report(true)
@@ -294,9 +312,20 @@ func wholeRecords(b []byte) (n int, partial bool) {
 // maxGaps bounds the 409 answers one file may get in a pass.
 const maxGaps = 8
 
+// requestStat describes one request of an upload.
+type requestStat struct {
+	took       time.Duration
+	raw, wire  int64 // the bytes it carried, and its body's size
+	compressed bool
+}
+
 // send sends the bytes [from, to) of f, calling step with the new offset
 // after each request.
-func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to int64, hold bool, bufp *[]byte, step func(off int64)) error {
+func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to int64, hold bool, bufp *[]byte, step func(off int64, r requestStat)) error {
+	now := u.Now
+	if now == nil {
+		now = time.Now
+	}
 	k := fileKey{f.Run, f.File}
 	fh, err := os.Open(f.Path)
 	if err != nil {
@@ -344,7 +373,9 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 			}
 			buf = buf[:n]
 		}
-		res, err := u.Client.Append(ctx, u.Board, u.Token, f.Run, f.File, off, bytes.NewReader(buf), int64(len(buf)))
+		t0 := now()
+		res, err := u.Client.AppendBytes(ctx, u.Board, u.Token, f.Run, f.File, off, buf)
+		took := now().Sub(t0)
 		if err != nil {
 			var ae *APIError
 			if errors.As(err, &ae) && ae.Status == http.StatusConflict && ae.Offset != nil {
@@ -360,7 +391,7 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 					return nil
 				}
 				off = *ae.Offset
-				step(off)
+				step(off, requestStat{took: took})
 				continue
 			}
 			if errors.As(err, &ae) && ae.Status == http.StatusConflict && gaps < maxGaps {
@@ -375,14 +406,15 @@ func (u *Uploader) send(ctx context.Context, s *Summary, f LocalFile, from, to i
 		}
 		notes = res.Warnings
 		u.setRemote(k, res.Size)
+		r := requestStat{took: took, raw: int64(len(buf)), wire: res.Wire, compressed: res.Encoding != ""}
 		if res.Size <= off || res.Size > to {
 			// No progress (the server keeps an incomplete record at the
 			// end for later), or the server is ahead: done for this pass.
-			step(max(off, min(res.Size, to)))
+			step(max(off, min(res.Size, to)), r)
 			return nil
 		}
 		off = res.Size
-		step(off)
+		step(off, r)
 	}
 	return nil
 }

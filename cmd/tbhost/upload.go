@@ -44,6 +44,7 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 	showToken := fset.Bool("show-token", false, "also print the board's write token on stdout")
 	chunk := fset.Int64("chunk-size", client.DefaultChunkSize, "bytes sent per request at most")
 	parallel := fset.Int("parallel", client.DefaultParallel, "runs sent at once (a run's files go one after another)")
+	compress := fset.Bool("compress", true, "compress what is sent (zstd, or gzip) when the server says it takes it; --compress=false sends it as it is")
 	uploadToken := fset.String("upload-token", "", "the server's upload token, when it needs one to create boards (or TBHOST_UPLOAD_TOKEN)")
 	pos, err := m.parse(fset, args)
 	if err != nil {
@@ -94,7 +95,7 @@ func (m *Main) upload(ctx context.Context, args []string) error {
 	pp := client.NewProgressPrinter(m.Stderr, isTerminal(m.Stderr))
 	opts := []client.Option{client.WithUploadToken(ut), client.WithRetryNotify(func(err error, attempt int, wait time.Duration) {
 		pp.Printf("%s; retrying in %s", retryReason(err), client.FormatDuration(wait))
-	})}
+	}), client.WithCompression(*compress)}
 	readToken := ""
 	if entry != nil {
 		readToken = entry.Token
