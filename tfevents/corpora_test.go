@@ -26,6 +26,6 @@ var corpusRuns = []struct {
 	name  string
 	files func(testing.TB) [][]byte
 }{
-	{"generated", func(tb testing.TB) [][]byte { return Corpora.Generated(tb) }},
-	{"real", func(tb testing.TB) [][]byte { return Corpora.Real(tb) }},
+	{"generated", func(tb testing.TB) [][]byte { tb.Helper(); return Corpora.Generated(tb) }},
+	{"real", func(tb testing.TB) [][]byte { tb.Helper(); return Corpora.Real(tb) }},
 }
