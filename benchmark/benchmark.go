@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"tbhost/hosting"
+	"tbhost/hosting/store"
 	"tbhost/tfevents"
 )
 
@@ -177,17 +178,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.Gen = gen.summary()
 	logf("generated %s in %d files (%d steps) in %v", mb(gen.Bytes), len(gen.Files), gen.Steps, time.Since(t0).Round(time.Millisecond))
 
-	var store hosting.Store
+	var st store.Store
 	if cfg.Store == "mem" {
-		store = hosting.NewMemStore()
+		st = store.NewMem()
 	} else {
-		ds, err := hosting.NewDirStore(filepath.Join(tmp, "store"))
+		ds, err := store.NewDir(filepath.Join(tmp, "store"))
 		if err != nil {
 			return nil, err
 		}
-		store = ds
+		st = ds
 	}
-	h, err := newHarness(store)
+	h, err := newHarness(st)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upload size/4: %w", err)
 	}
-	sd, err := sumObjects(ctx, store, "boards/"+sb.ID+"/digest/")
+	sd, err := sumObjects(ctx, st, "boards/"+sb.ID+"/digest/")
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +257,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r.FirstQueryCount = count
 	r.Ingest = Throughput{Bytes: sent, Duration: end.Sub(start) - r.FirstQuery} // the query is not ingest
-	fd, err := sumObjects(ctx, store, "boards/"+fb.ID+"/digest/")
+	fd, err := sumObjects(ctx, st, "boards/"+fb.ID+"/digest/")
 	if err != nil {
 		return nil, err
 	}
@@ -278,19 +279,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	logf("ingest in process: %s", r.InProcess)
-	if r.StoreWrite, err = storeWrite(ctx, store, gen.Files, cfg.Chunk); err != nil {
+	if r.StoreWrite, err = storeWrite(ctx, st, gen.Files, cfg.Chunk); err != nil {
 		return nil, err
 	}
 	logf("store write: %s", r.StoreWrite)
 
 	// Digest size against raw size.
-	if r.DigestBytes, err = sumObjects(ctx, store, "boards/"+fb.ID+"/digest/"); err != nil {
+	if r.DigestBytes, err = sumObjects(ctx, st, "boards/"+fb.ID+"/digest/"); err != nil {
 		return nil, err
 	}
-	if r.BlobBytes, err = sumObjects(ctx, store, "boards/"+fb.ID+"/blobs/"); err != nil {
+	if r.BlobBytes, err = sumObjects(ctx, st, "boards/"+fb.ID+"/blobs/"); err != nil {
 		return nil, err
 	}
-	if r.RawStored, err = sumObjects(ctx, store, "boards/"+fb.ID+"/raw/"); err != nil {
+	if r.RawStored, err = sumObjects(ctx, st, "boards/"+fb.ID+"/raw/"); err != nil {
 		return nil, err
 	}
 	logf("digest %s, blobs %s, raw stored %s", mb(r.DigestBytes), mb(r.BlobBytes), mb(r.RawStored))
@@ -457,7 +458,7 @@ func readCRC(files []genFile) (Throughput, error) {
 	return t, nil
 }
 
-func sumObjects(ctx context.Context, st hosting.Store, prefix string) (int64, error) {
+func sumObjects(ctx context.Context, st store.Store, prefix string) (int64, error) {
 	objs, err := st.List(ctx, prefix, "")
 	if err != nil {
 		return 0, err
@@ -503,7 +504,7 @@ func thisMachine() Machine {
 // upload does, on a memory store that keeps no raw bytes, and writes the
 // checkpoint.
 func ingestInProcess(ctx context.Context, files []genFile, chunk int) (Throughput, error) {
-	srv, err := hosting.NewServer(hosting.Config{Store: dropRaw{hosting.NewMemStore()}, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := hosting.NewServer(hosting.Config{Store: dropRaw{store.NewMem()}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return Throughput{}, err
 	}
@@ -522,7 +523,7 @@ func ingestInProcess(ctx context.Context, files []genFile, chunk int) (Throughpu
 
 // storeWrite writes the files to the store in chunks, as raw parts are
 // written, then deletes them.
-func storeWrite(ctx context.Context, store hosting.Store, files []genFile, chunk int) (Throughput, error) {
+func storeWrite(ctx context.Context, store store.Store, files []genFile, chunk int) (Throughput, error) {
 	var keys []string
 	start := time.Now()
 	n, err := eachChunk(files, chunk, math.MaxInt64, func(f genFile, off int64, p []byte) error {
@@ -540,7 +541,7 @@ func storeWrite(ctx context.Context, store hosting.Store, files []genFile, chunk
 }
 
 // dropRaw is a store that keeps everything but raw parts, which it drops.
-type dropRaw struct{ hosting.Store }
+type dropRaw struct{ store.Store }
 
 func (d dropRaw) Put(ctx context.Context, key string, data []byte) error {
 	if strings.Contains(key, "/raw/") {

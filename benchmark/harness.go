@@ -18,13 +18,14 @@ import (
 	"time"
 
 	"tbhost/hosting"
+	"tbhost/hosting/store"
 )
 
 // harness is an in-process tbhost server on a loopback port. The
 // hosting.Server behind the port can be replaced (fresh) to start again
 // with an empty cache on the same store, as a restarted process would.
 type harness struct {
-	store  hosting.Store
+	store  store.Store
 	srv    atomic.Pointer[hosting.Server]
 	hs     *http.Server
 	ln     net.Listener
@@ -33,7 +34,7 @@ type harness struct {
 	served chan error
 }
 
-func newHarness(store hosting.Store) (*harness, error) {
+func newHarness(store store.Store) (*harness, error) {
 	h := &harness{store: store, served: make(chan error, 1)}
 	if _, err := h.fresh(serveTTL); err != nil {
 		return nil, err

@@ -337,9 +337,9 @@ func (r *Report) WriteFile(path string) error {
 
 func storeName(s string) string {
 	if s == "mem" {
-		return "memory (hosting.MemStore)"
+		return "memory (store.Mem)"
 	}
-	return "local directory (hosting.DirStore, fsync on every write) in a temporary directory"
+	return "local directory (store.Dir, fsync on every write) in a temporary directory"
 }
 
 func sizeFlag(n int64) string {

@@ -33,6 +33,7 @@ import (
 
 	"tbhost/frontend"
 	"tbhost/hosting"
+	"tbhost/hosting/store"
 	"tbhost/sampler"
 	"tbhost/tfevents"
 )
@@ -46,7 +47,7 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore()})
+	srv, err := hosting.NewServer(hosting.Config{Store: store.NewMem()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hosting.NewServer:", err)
 		return 1
@@ -960,7 +961,7 @@ func benchRun(seed uint64, tags, steps int) *sampler.Run {
 // take hours. It returns the board page's URL.
 func benchBoard(b *testing.B, runs, tags, steps int) string {
 	b.Helper()
-	srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore(), CacheTTL: -1, CacheBytes: 4 << 30})
+	srv, err := hosting.NewServer(hosting.Config{Store: store.NewMem(), CacheTTL: -1, CacheBytes: 4 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,11 +1,14 @@
 package hosting
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"sort"
 	"time"
+
+	"tbhost/hosting/engine"
+	"tbhost/hosting/hparams"
+	"tbhost/hosting/kind"
+	"tbhost/hosting/web"
 
 	"github.com/gin-gonic/gin"
 )
@@ -30,99 +33,51 @@ type BoardInfo struct {
 // liveWindow: a board that took bytes this recently shows as live.
 const liveWindow = 30 * time.Second
 
-// boardURL is the permanent URL of a board, absolute when the request
-// tells the host (X-Forwarded-Proto is honoured behind a proxy).
-func boardURL(c *gin.Context, id string) string {
-	path := "/experiment/" + id + "/"
-	if c == nil || c.Request.Host == "" {
-		return path
-	}
-	scheme := "http"
-	if c.Request.TLS != nil {
-		scheme = "https"
-	}
-	if p := c.GetHeader("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	return scheme + "://" + c.Request.Host + path
-}
-
-type createRequest struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Private     bool   `json:"private"`
-}
-
 func (s *Server) createBoard(c *gin.Context) error {
-	if s.cfg.UploadToken != "" {
-		t := bearer(c)
-		if t == "" {
-			return Errorf(Unauthorized, "this server needs an upload token to create boards (--upload-token or TBHOST_UPLOAD_TOKEN on the client)")
-		}
-		if !secretMatches(t, hashSecret(s.cfg.UploadToken)) {
-			return Errorf(Forbidden, "the upload token is wrong")
-		}
+	if err := s.eng.CheckUploadToken(web.Bearer(c)); err != nil {
+		return err
 	}
-	var req createRequest
+	var spec engine.BoardSpec
 	if c.Request.ContentLength != 0 {
-		if err := c.ShouldBindJSON(&req); err != nil {
-			return Errorf(Invalid, "the body must be JSON {\"name\", \"description\", \"private\"}: %v", err)
+		if err := c.ShouldBindJSON(&spec); err != nil {
+			return kind.Errorf(kind.Invalid, "the body must be JSON {\"name\", \"description\", \"private\"}: %v", err)
 		}
 	}
-	if err := validateNameDesc(req.Name, req.Description); err != nil {
-		return err
-	}
-	id, err := newBoardID()
+	b, sec, err := s.eng.CreateBoard(c.Request.Context(), spec)
 	if err != nil {
-		return err
-	}
-	token, err := newSecret(32)
-	if err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	b := &boardMeta{ID: id, Name: req.Name, Description: req.Description, Created: now, Updated: now, Private: req.Private, TokenHash: hashSecret(token)}
-	var key string
-	if req.Private {
-		if key, err = newSecret(24); err != nil {
-			return err
-		}
-		b.ViewKeyHash = hashSecret(key)
-	}
-	if err := s.saveBoard(c.Request.Context(), b); err != nil {
 		return err
 	}
 	info := s.boardInfo(c, b, nil)
-	info.Token, info.ViewKey = token, key
+	info.Token, info.ViewKey = sec.Token, sec.ViewKey
 	c.JSON(http.StatusCreated, info)
 	return nil
 }
 
-func (s *Server) boardInfo(c *gin.Context, b *boardMeta, runs []*runState) BoardInfo {
-	info := BoardInfo{ID: b.ID, URL: boardURL(c, b.ID), Name: b.Name, Description: b.Description, Created: b.Created, Updated: b.Updated, Private: b.Private, Runs: len(runs)}
+func (s *Server) boardInfo(c *gin.Context, b *engine.Board, runs []*engine.Run) BoardInfo {
+	info := BoardInfo{ID: b.ID, URL: web.BoardURL(c, b.ID), Name: b.Name, Description: b.Description, Created: b.Created, Updated: b.Updated, Private: b.Private, Runs: len(runs)}
 	var last int64
 	for _, r := range runs {
-		for _, f := range r.d.Files {
+		for _, f := range r.Digest().Files {
 			info.Size += f.Size
 		}
-		last = max(last, r.d.UpdatedUnixNano)
+		last = max(last, r.Digest().UpdatedUnixNano)
 	}
 	if last > 0 {
 		t := time.Unix(0, last).UTC()
 		if t.After(info.Updated) {
 			info.Updated = t
 		}
-		info.Live = s.now().Sub(t) < liveWindow
+		info.Live = s.eng.Now().Sub(t) < liveWindow
 	}
 	return info
 }
 
 func (s *Server) getBoard(c *gin.Context) error {
-	b, err := s.readableBoard(c)
+	b, err := s.h.ReadableBoard(c)
 	if err != nil {
 		return err
 	}
-	runs, err := s.boardRuns(c.Request.Context(), b.ID)
+	runs, err := s.eng.Runs(c.Request.Context(), b.ID)
 	if err != nil {
 		return err
 	}
@@ -132,67 +87,28 @@ func (s *Server) getBoard(c *gin.Context) error {
 }
 
 func (s *Server) updateBoard(c *gin.Context) error {
-	b, err := s.writableBoard(c)
-	if err != nil {
-		return err
-	}
-	var edit BoardEdit
+	var edit engine.BoardEdit
 	if err := c.ShouldBindJSON(&edit); err != nil {
-		return Errorf(Invalid, "the body must be JSON {\"name\", \"description\", \"private\", \"rotate_view_key\"}: %v", err)
+		return kind.Errorf(kind.Invalid, "the body must be JSON {\"name\", \"description\", \"private\", \"rotate_view_key\"}: %v", err)
 	}
-	nb := *b
-	if edit.Name != nil {
-		nb.Name = *edit.Name
-	}
-	if edit.Description != nil {
-		nb.Description = *edit.Description
-	}
-	if err := validateNameDesc(nb.Name, nb.Description); err != nil {
-		return err
-	}
-	if edit.Private != nil {
-		nb.Private = *edit.Private
-	}
-	var key string
-	if nb.Private && (edit.RotateViewKey || nb.ViewKeyHash == "") {
-		if key, err = newSecret(24); err != nil {
-			return err
-		}
-		nb.ViewKeyHash = hashSecret(key)
-	}
-	nb.Updated = s.now().UTC()
-	if err := s.saveBoard(c.Request.Context(), &nb); err != nil {
-		return err
-	}
-	runs, err := s.boardRuns(c.Request.Context(), b.ID)
+	b, key, err := s.eng.UpdateBoard(c.Request.Context(), c.Param("id"), web.Bearer(c), edit)
 	if err != nil {
 		return err
 	}
-	info := s.boardInfo(c, &nb, runs)
+	runs, err := s.eng.Runs(c.Request.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	info := s.boardInfo(c, b, runs)
 	info.ViewKey = key
 	c.JSON(http.StatusOK, info)
 	return nil
 }
 
 func (s *Server) deleteBoard(c *gin.Context) error {
-	b, err := s.writableBoard(c)
-	if err != nil {
+	if err := s.eng.DeleteBoard(c.Request.Context(), c.Param("id"), web.Bearer(c)); err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	objs, err := s.store.List(ctx, boardPrefix(b.ID), "")
-	if err != nil {
-		return fmt.Errorf("list board %s: %w", b.ID, err)
-	}
-	// board.json last, so a failed delete can be retried with the token.
-	sort.SliceStable(objs, func(i, j int) bool { return objs[j].Key == boardKey(b.ID) })
-	for _, o := range objs {
-		if err := s.store.Delete(ctx, o.Key); err != nil {
-			return fmt.Errorf("delete %s: %w", o.Key, err)
-		}
-	}
-	s.cache.dropBoard(b.ID)
-	s.dropWriters(b.ID)
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -205,18 +121,18 @@ type FileInfo struct {
 }
 
 func (s *Server) listFiles(c *gin.Context) error {
-	b, err := s.writableBoard(c)
+	b, err := s.h.WritableBoard(c)
 	if err != nil {
 		return err
 	}
-	runs, err := s.boardRuns(c.Request.Context(), b.ID)
+	runs, err := s.eng.Runs(c.Request.Context(), b.ID)
 	if err != nil {
 		return err
 	}
 	files := []FileInfo{}
 	for _, r := range runs {
-		for name, f := range r.d.Files {
-			files = append(files, FileInfo{Run: r.d.Run, File: name, Size: f.Size})
+		for name, f := range r.Digest().Files {
+			files = append(files, FileInfo{Run: r.Name(), File: name, Size: f.Size})
 		}
 	}
 	sort.Slice(files, func(i, j int) bool {
@@ -229,24 +145,23 @@ func (s *Server) listFiles(c *gin.Context) error {
 	c.JSON(http.StatusOK, gin.H{"files": files})
 	return nil
 }
-
-// boardSize is the raw bytes a board holds.
-func (s *Server) boardSize(ctx context.Context, id string) (int64, error) {
-	keys, err := s.runKeys(ctx, id)
+func (s *Server) getHParams(c *gin.Context) error {
+	_, runs, done, err := s.h.ReadableRuns(c)
+	if err != nil || done {
+		return err
+	}
+	t, err := hparams.Read(runs)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var n int64
-	for _, k := range keys {
-		if w := s.writerOf(k); w != nil {
-			n += w.held.Load() // no snapshot, and no wait for an append in progress
-			continue
-		}
-		r, err := s.loadRun(ctx, k, false)
-		if err != nil {
-			return 0, err
-		}
-		n += r.size
+	out := make(map[string]hparams.SessionInfo, len(t.Rows))
+	for _, r := range t.Rows {
+		out[r.Run] = r.Row
 	}
-	return n, nil
+	ans := gin.H{"runs": out, "columns": t.Columns}
+	if t.Experiment != nil {
+		ans["experiment"] = t.Experiment
+	}
+	c.JSON(http.StatusOK, ans)
+	return nil
 }

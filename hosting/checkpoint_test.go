@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"tbhost/hosting"
-	"tbhost/hosting/storetest"
+	"tbhost/hosting/store"
+	"tbhost/hosting/store/storetest"
 	"tbhost/tfevents"
 )
 
@@ -50,12 +51,12 @@ func TestCheckpointLagIsReplayed(t *testing.T) {
 	}
 	for name, dir := range dirs {
 		t.Run(name, func(t *testing.T) {
-			ref := startServer(t, hosting.NewMemStore())
+			ref := startServer(t, store.NewMem())
 			rb := ref.create("reference")
 			want := ref.upload(rb, dir, 1500)
 			wantTags := ref.tags(rb.ID)
 
-			store := hosting.NewMemStore()
+			store := store.NewMem()
 			_, first := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
 			b := first.create("crashes")
 			sent := first.upload(b, dir, 1500)
@@ -117,7 +118,7 @@ func severalFiles(t *testing.T) string {
 // uploaded byte, and a second server reads them without replaying.
 func TestFlushWritesCheckpoints(t *testing.T) {
 	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
-	store := hosting.NewMemStore()
+	store := store.NewMem()
 	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
 	b := a.create("flushed")
 	sent := a.upload(b, dir, 1000)
@@ -141,7 +142,7 @@ func TestFlushWritesCheckpoints(t *testing.T) {
 // FlushInterval, without another append.
 func TestCheckpointTimer(t *testing.T) {
 	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
-	store := hosting.NewMemStore()
+	store := store.NewMem()
 	_, a := startWith(t, hosting.Config{Store: store, FlushInterval: 20 * time.Millisecond})
 	b := a.create("timed")
 	sent := a.upload(b, dir, 1000)
@@ -159,22 +160,30 @@ func TestCheckpointTimer(t *testing.T) {
 // leaves nothing behind once the writer's timer has fired.
 func TestDeleteWhileWriting(t *testing.T) {
 	dir := filepath.Join(fixtures, "real", "orktes__go-tensorboard")
-	store := hosting.NewMemStore()
-	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: 10 * time.Millisecond})
+	store := store.NewMem()
+	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: 10 * time.Millisecond, DeleteGrace: 20 * time.Millisecond})
 	b := a.create("doomed")
 	a.upload(b, dir, 700)
 	a.json("DELETE", "/api/boards/"+b.ID, b.Token, nil, 204, nil)
-	time.Sleep(50 * time.Millisecond) // timers of dropped writers stay stopped
-	if err := srv.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	objs, err := store.List(context.Background(), "boards/"+b.ID+"/", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a.json("GET", "/api/boards/"+b.ID, "", nil, 404, nil)
+	// The tombstone goes with the final sweep, after the grace; timers
+	// of dropped writers, 10 ms, stay stopped meanwhile.
 	var keys []string
-	for _, o := range objs {
-		keys = append(keys, o.Key)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if err := srv.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		objs, err := store.List(context.Background(), "boards/"+b.ID+"/", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = keys[:0]
+		for _, o := range objs {
+			keys = append(keys, o.Key)
+		}
+		if len(keys) == 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if len(keys) > 0 {
 		t.Errorf("a deleted board left objects: %s", strings.Join(keys, ", "))
@@ -188,12 +197,12 @@ func TestDeleteWhileWriting(t *testing.T) {
 // single server makes.
 func TestTwoServersOneRun(t *testing.T) {
 	dir := severalFiles(t)
-	ref := startServer(t, hosting.NewMemStore())
+	ref := startServer(t, store.NewMem())
 	rb := ref.create("reference")
 	want := ref.upload(rb, dir, 1200)
 	wantTags := ref.tags(rb.ID)
 
-	store := hosting.NewMemStore()
+	store := store.NewMem()
 	sa, a := startWith(t, hosting.Config{Store: store})
 	sb, b := startWith(t, hosting.Config{Store: store})
 	board := a.create("shared")
@@ -236,7 +245,7 @@ func TestTwoServersOneRun(t *testing.T) {
 // before are checkpointed and retired, and nothing is lost.
 func TestWritersStayWithinCacheBytes(t *testing.T) {
 	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
-	ref := startServer(t, hosting.NewMemStore())
+	ref := startServer(t, store.NewMem())
 	rb := ref.create("reference")
 	ref.upload(rb, dir, 900)
 	wantTags := ref.tags(rb.ID)
@@ -244,7 +253,7 @@ func TestWritersStayWithinCacheBytes(t *testing.T) {
 		t.Fatalf("the fixture has %d runs: too few to test", len(wantTags))
 	}
 
-	store := hosting.NewMemStore()
+	store := store.NewMem()
 	srv, a := startWith(t, hosting.Config{Store: store, CacheBytes: 1 << 10, FlushInterval: time.Hour})
 	b := a.create("tight")
 	sent := a.upload(b, dir, 900)
@@ -276,11 +285,11 @@ func TestWritersStayWithinCacheBytes(t *testing.T) {
 
 // countingStore counts the objects its List calls return.
 type countingStore struct {
-	hosting.Store
+	store.Store
 	listed atomic.Int64
 }
 
-func (c *countingStore) List(ctx context.Context, prefix, start string) ([]hosting.ObjectInfo, error) {
+func (c *countingStore) List(ctx context.Context, prefix, start string) ([]store.ObjectInfo, error) {
 	objs, err := c.Store.List(ctx, prefix, start)
 	c.listed.Add(int64(len(objs)))
 	return objs, err
@@ -291,7 +300,7 @@ func (c *countingStore) List(ctx context.Context, prefix, start string) ([]hosti
 // parts past its checkpoint, not all of them.
 func TestReplayListsOnlyTheLag(t *testing.T) {
 	data := scalarRun(t, 3, 2000)
-	store := hosting.NewMemStore()
+	store := store.NewMem()
 	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
 	b := a.create("watched")
 	const chunk = 500
@@ -334,7 +343,7 @@ func TestReplayOverlappingParts(t *testing.T) {
 	}
 	c1, c2, c3 := ends[99], ends[199], ends[249]
 
-	store := hosting.NewMemStore()
+	store := store.NewMem()
 	srv, first := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
 	b := first.create("overlap")
 	first.json("PUT", filePath(b.ID, "train", "events.out.tfevents.1.x", 0), b.Token, bytes.NewReader(data[:c1]), 200, nil)

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"tbhost/hosting"
-	"tbhost/hosting/storetest"
+	"tbhost/hosting/engine"
+	"tbhost/hosting/store"
+	"tbhost/hosting/store/storetest"
 )
 
 // errRandom is what randomStore's failing operations return.
@@ -27,7 +29,7 @@ var errRandom = errors.New("random store failure")
 // or (half the time) after reaching the store, as when the answer to a
 // write is lost. It is safe for concurrent use.
 type randomStore struct {
-	hosting.Store
+	store.Store
 	mu       sync.Mutex
 	rng      *rand.Rand
 	failRate float64
@@ -35,7 +37,7 @@ type randomStore struct {
 	failed   atomic.Int64
 }
 
-func newRandomStore(s hosting.Store, seed uint64, failRate float64, stall time.Duration) *randomStore {
+func newRandomStore(s store.Store, seed uint64, failRate float64, stall time.Duration) *randomStore {
 	return &randomStore{Store: s, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), failRate: failRate, stall: stall}
 }
 
@@ -130,7 +132,7 @@ func (s *randomStore) Open(ctx context.Context, key string, off int64) (io.ReadC
 	return s.Store.Open(ctx, key, off)
 }
 
-func (s *randomStore) List(ctx context.Context, prefix, start string) ([]hosting.ObjectInfo, error) {
+func (s *randomStore) List(ctx context.Context, prefix, start string) ([]store.ObjectInfo, error) {
 	if err := s.read(ctx, prefix); err != nil {
 		return nil, err
 	}
@@ -153,7 +155,7 @@ func (c *loadClient) uploadResume(f loadFile, chunk, maxTries int, st *retryStat
 		end := min(off+chunk, len(f.data))
 		status, body, err := c.do("PUT", filePath(f.board.ID, f.run, f.file, int64(off)), f.board.Token, f.data[off:end])
 		if err == nil && status == http.StatusOK {
-			var res hosting.AppendResult
+			var res engine.AppendResult
 			if err := json.Unmarshal(body, &res); err != nil {
 				return fmt.Errorf("PUT answer %s: %w", body, err)
 			}
@@ -240,7 +242,7 @@ func faultFiles(t *testing.T, boards, runs, steps int) [][]loadFile {
 // reference uploads the boards' files to a fault-free server and returns,
 // per board index, its tags answer and its files.
 func reference(t *testing.T, boards [][]loadFile, chunk int) (tags [][]byte, files []map[string][]byte) {
-	a := startServer(t, hosting.NewMemStore())
+	a := startServer(t, store.NewMem())
 	lc := newLoadClient(func() string { return a.base })
 	defer lc.client.CloseIdleConnections()
 	for i, fs := range boards {
@@ -350,7 +352,7 @@ func TestFaultRandomStore(t *testing.T) {
 
 	for _, seed := range []uint64{1, 2} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			rs := newRandomStore(hosting.NewMemStore(), seed, 0.15, 2*time.Millisecond)
+			rs := newRandomStore(store.NewMem(), seed, 0.15, 2*time.Millisecond)
 			a := startServer(t, rs)
 			lc := newLoadClient(func() string { return a.base })
 			defer lc.client.CloseIdleConnections()
@@ -380,7 +382,7 @@ func TestFaultServerKilledMidUpload(t *testing.T) {
 	in := faultFiles(t, boards, runs, steps)
 	wantTags, wantFiles := reference(t, in, chunk)
 
-	store := hosting.NewMemStore()
+	store := store.NewMem()
 	slow := storetest.NewFaulty(store, 0)
 	slow.SetStall(3 * time.Millisecond) // keep requests in flight inside store writes
 	first, err := hosting.NewServer(hosting.Config{Store: slow})

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"tbhost/hosting"
+	"tbhost/hosting/store"
 	"tbhost/tfevents"
 )
 
@@ -39,7 +40,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore()})
+		srv, err := hosting.NewServer(hosting.Config{Store: store.NewMem()})
 		if err != nil {
 			b.Fatal(err)
 		}

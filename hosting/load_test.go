@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"tbhost/hosting"
+	"tbhost/hosting/engine"
+	"tbhost/hosting/store"
 	"tbhost/tfevents"
 )
 
@@ -109,7 +110,7 @@ func (c *loadClient) uploadPlain(f loadFile, chunk int) error {
 		if status != http.StatusOK {
 			return fmt.Errorf("PUT %s/%s at %d: status %d: %s", f.run, f.file, off, status, body)
 		}
-		var res hosting.AppendResult
+		var res engine.AppendResult
 		if err := json.Unmarshal(body, &res); err != nil || res.Size != int64(end) {
 			return fmt.Errorf("PUT %s/%s at %d: answer %s, want size %d", f.run, f.file, off, body, end)
 		}
@@ -129,7 +130,7 @@ func TestLoadUploadersAndReaders(t *testing.T) {
 	}
 }
 
-func testLoad(t *testing.T, store hosting.Store) {
+func testLoad(t *testing.T, store store.Store) {
 	const (
 		boards      = 16
 		runsPer     = 2

@@ -57,7 +57,7 @@ func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.s.cache.Stats()
+	st := c.s.eng.CacheStats()
 	ch <- prometheus.MustNewConstMetric(c.hits, prometheus.CounterValue, float64(st.Hits))
 	ch <- prometheus.MustNewConstMetric(c.misses, prometheus.CounterValue, float64(st.Misses))
 	ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(st.Evictions))
@@ -92,7 +92,7 @@ func (s *Server) EnableOps() {
 	}
 	reg.MustRegister(m.requests, m.latency, m.bytes, m.values, m.storeErr, m.checkpoints, m.checkpointBytes, m.replayed, cc,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	s.Metrics = m
+	s.eng.Metrics = m
 
 	s.observe = func(c *gin.Context) {
 		start := time.Now()

@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"tbhost/hosting"
-	"tbhost/hosting/storetest"
+	"tbhost/hosting/store"
+	"tbhost/hosting/store/storetest"
 )
 
 // metricValues reads a Prometheus text exposition into "name{labels}" → value.
@@ -41,7 +42,7 @@ func metricValues(t *testing.T, base string) map[string]float64 {
 // TestOps covers /healthz, /readyz, request ids and the Prometheus
 // metrics after an upload and some queries.
 func TestOps(t *testing.T) {
-	srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore()})
+	srv, err := hosting.NewServer(hosting.Config{Store: store.NewMem()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestOps(t *testing.T) {
 		}
 	}
 
-	down, err := hosting.NewServer(hosting.Config{Store: storetest.Unreachable{Store: hosting.NewMemStore()}})
+	down, err := hosting.NewServer(hosting.Config{Store: storetest.Unreachable{Store: store.NewMem()}})
 	if err != nil {
 		t.Fatal(err)
 	}

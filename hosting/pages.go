@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tbhost/frontend"
+	"tbhost/hosting/kind"
 )
 
 // pageRoutes serves the embedded frontend: the home page, the board page
@@ -15,18 +16,18 @@ func (s *Server) pageRoutes(r *gin.Engine) {
 	static := http.StripPrefix("/static/", frontend.Static())
 	r.GET("/static/*path", gin.WrapH(static))
 	r.HEAD("/static/*path", gin.WrapH(static))
-	r.GET("/", s.errorHandler(func(c *gin.Context) error {
+	r.GET("/", s.h.Handle(func(c *gin.Context) error {
 		return renderPage(c, http.StatusOK, "home", frontend.PageData{Title: "tbhost"})
 	}))
 	r.GET("/experiment/:id", func(c *gin.Context) {
 		c.Redirect(http.StatusMovedPermanently, "/experiment/"+c.Param("id")+"/")
 	})
-	r.GET("/experiment/:id/", s.errorHandler(s.boardPage))
+	r.GET("/experiment/:id/", s.h.Handle(s.boardPage))
 }
 
 func (s *Server) boardPage(c *gin.Context) error {
-	b, err := s.loadBoard(c.Request.Context(), c.Param("id"))
-	if KindOf(err) == NotFound {
+	b, err := s.h.Engine.Board(c.Request.Context(), c.Param("id"))
+	if kind.Of(err) == kind.NotFound {
 		return renderPage(c, http.StatusNotFound, "notfound", frontend.PageData{BoardID: c.Param("id"), Title: "Board not found", Status: http.StatusNotFound})
 	}
 	if err != nil {

@@ -21,7 +21,8 @@ import (
 	"testing"
 
 	"tbhost/hosting"
-	"tbhost/hosting/storetest"
+	"tbhost/hosting/store"
+	"tbhost/hosting/store/storetest"
 	"tbhost/tfevents"
 )
 
@@ -221,20 +222,20 @@ func sameFiles(t *testing.T, got, want map[string][]byte) {
 // stores are the Store implementations the end-to-end tests run on.
 var stores = []struct {
 	name string
-	new  func(t *testing.T) hosting.Store
+	new  func(t *testing.T) store.Store
 }{
-	{"mem", func(t *testing.T) hosting.Store { return hosting.NewMemStore() }},
-	{"dir", func(t *testing.T) hosting.Store {
-		s, err := hosting.NewDirStore(t.TempDir())
+	{"mem", func(t *testing.T) store.Store { return store.NewMem() }},
+	{"dir", func(t *testing.T) store.Store {
+		s, err := store.NewDir(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}},
-	{"gcs", func(t *testing.T) hosting.Store { return storetest.FakeGCSStore(t) }},
+	{"gcs", func(t *testing.T) store.Store { return storetest.FakeGCSStore(t) }},
 }
 
-func startServer(t *testing.T, st hosting.Store) api {
+func startServer(t *testing.T, st store.Store) api {
 	t.Helper()
 	srv, err := hosting.NewServer(hosting.Config{Store: st})
 	if err != nil {
@@ -414,13 +415,13 @@ func near(a, b float64) bool {
 // exactly as after an uninterrupted upload.
 func TestCrashSafety(t *testing.T) {
 	dir := filepath.Join(fixtures, "real", "orktes__go-tensorboard")
-	clean := startServer(t, hosting.NewMemStore())
+	clean := startServer(t, store.NewMem())
 	cb := clean.create("clean")
 	want := clean.upload(cb, dir, 4096)
 	wantTags := clean.tags(cb.ID)
 
 	// Count the writes of a clean upload.
-	counter := storetest.NewFaulty(hosting.NewMemStore(), 0)
+	counter := storetest.NewFaulty(store.NewMem(), 0)
 	ca := startServer(t, counter)
 	ca.upload(ca.create("count"), dir, 4096)
 	writes := counter.Writes()
@@ -429,7 +430,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	for n := 1; n <= writes; n++ {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			f := storetest.NewFaulty(hosting.NewMemStore(), n)
+			f := storetest.NewFaulty(store.NewMem(), n)
 			a := startServer(t, f)
 			var b created
 			for tries := 0; b.ID == "" && tries < 3; tries++ {
@@ -486,7 +487,7 @@ func uploadWithRetry(t *testing.T, a api, b created, dir string, chunk int) {
 
 // TestUploadRules covers the answers to bad uploads.
 func TestUploadRules(t *testing.T) {
-	srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore(), MaxRequestBytes: 1 << 20, MaxBoardBytes: 3 << 20, UploadToken: "sesame"})
+	srv, err := hosting.NewServer(hosting.Config{Store: store.NewMem(), MaxRequestBytes: 1 << 20, MaxBoardBytes: 3 << 20, UploadToken: "sesame"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +561,7 @@ func TestUploadRules(t *testing.T) {
 
 // TestBoardLifecycle covers edit, private boards and delete.
 func TestBoardLifecycle(t *testing.T) {
-	a := startServer(t, hosting.NewMemStore())
+	a := startServer(t, store.NewMem())
 	b := a.create("first")
 	a.upload(b, filepath.Join(fixtures, "real", "orktes__go-tensorboard"), 1<<20)
 
@@ -611,7 +612,7 @@ func sep(p string) string {
 // TestConcurrentUploadsAndReads runs uploads to several runs and boards
 // while reading them (run with -race).
 func TestConcurrentUploadsAndReads(t *testing.T) {
-	a := startServer(t, hosting.NewMemStore())
+	a := startServer(t, store.NewMem())
 	var wg sync.WaitGroup
 	for i := range 4 {
 		b := a.create(fmt.Sprint("board", i))
@@ -674,7 +675,7 @@ func TestScalarQuery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a := startServer(t, hosting.NewMemStore())
+	a := startServer(t, store.NewMem())
 	b := a.create("spike")
 	a.json("PUT", filePath(b.ID, "train", "events.out.tfevents.1", 0), b.Token, bytes.NewReader(buf.Bytes()), 200, nil)
 	a.json("PUT", filePath(b.ID, "eval", "events.out.tfevents.1", 0), b.Token, bytes.NewReader(buf.Bytes()), 200, nil)

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"tbhost/hosting"
+	"tbhost/hosting/store"
 	"tbhost/tfevents"
 )
 
@@ -39,7 +40,7 @@ type tbBoard struct {
 
 func newTBServer(t *testing.T) *tbServer {
 	t.Helper()
-	srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore()})
+	srv, err := hosting.NewServer(hosting.Config{Store: store.NewMem()})
 	if err != nil {
 		t.Fatal(err)
 	}

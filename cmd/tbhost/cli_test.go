@@ -28,6 +28,7 @@ import (
 
 	"tbhost/client"
 	"tbhost/hosting"
+	"tbhost/hosting/store"
 	"tbhost/tfevents"
 )
 
@@ -44,7 +45,7 @@ type testServer struct {
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	srv, err := hosting.NewServer(hosting.Config{Store: hosting.NewMemStore()})
+	srv, err := hosting.NewServer(hosting.Config{Store: store.NewMem()})
 	if err != nil {
 		t.Fatal(err)
 	}

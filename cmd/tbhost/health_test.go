@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"tbhost/hosting"
-	"tbhost/hosting/storetest"
+	"tbhost/hosting/store"
+	"tbhost/hosting/store/storetest"
 )
 
 // opsServer serves the whole API with its operations endpoints, as serve
 // does, on st.
-func opsServer(t *testing.T, st hosting.Store) string {
+func opsServer(t *testing.T, st store.Store) string {
 	t.Helper()
 	srv, err := hosting.NewServer(hosting.Config{Store: st})
 	if err != nil {
@@ -26,8 +27,8 @@ func opsServer(t *testing.T, st hosting.Store) string {
 }
 
 func TestHealth(t *testing.T) {
-	up := opsServer(t, hosting.NewMemStore())
-	storeDown := opsServer(t, storetest.Unreachable{Store: hosting.NewMemStore()})
+	up := opsServer(t, store.NewMem())
+	storeDown := opsServer(t, storetest.Unreachable{Store: store.NewMem()})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	t.Cleanup(hung.Close)
 	down := httptest.NewServer(http.NotFoundHandler())

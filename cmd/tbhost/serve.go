@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tbhost/hosting"
+	"tbhost/hosting/store"
 	"tbhost/sampler"
 )
 
@@ -74,18 +75,18 @@ func (m *Main) logger(format string) *slog.Logger {
 }
 
 // openStore opens the store the flags name.
-func openStore(ctx context.Context, f *serveFlags) (hosting.Store, string, error) {
+func openStore(ctx context.Context, f *serveFlags) (store.Store, string, error) {
 	if f.storage != "" {
 		if !strings.HasPrefix(f.storage, "gs://") {
 			return nil, "", fmt.Errorf("--storage %q: give gs://bucket/prefix (or use --data DIR for a local directory)", f.storage)
 		}
-		st, err := hosting.NewGCSStore(ctx, f.storage)
+		st, err := store.NewGCS(ctx, f.storage)
 		if err != nil {
 			return nil, "", fmt.Errorf("open %s: %w", f.storage, err)
 		}
 		return st, f.storage, nil
 	}
-	st, err := hosting.NewDirStore(f.data)
+	st, err := store.NewDir(f.data)
 	if err != nil {
 		return nil, "", fmt.Errorf("open data directory %s: %w", f.data, err)
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"tbhost/hosting"
-	"tbhost/hosting/storetest"
+	"tbhost/hosting/store"
+	"tbhost/hosting/store/storetest"
 )
 
 // TestServeShutdownWritesCheckpoints runs `tbhost serve` on a data
@@ -44,7 +44,7 @@ func TestServeShutdownWritesCheckpoints(t *testing.T) {
 	for _, b := range localFiles(t, dir) {
 		want += int64(len(b))
 	}
-	store, err := hosting.NewDirStore(data)
+	store, err := store.NewDir(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package hosting
+package tensorboard
 
 import (
 	"bytes"
@@ -13,6 +13,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"tbhost/hosting/engine"
+	"tbhost/hosting/kind"
+	"tbhost/hosting/web"
 	"tbhost/sampler"
 )
 
@@ -45,42 +48,47 @@ var tbPlugins = []struct{ name, tab string }{
 	{"hparams", "HParams"},
 }
 
-func (s *Server) tensorboardRoutes(r *gin.Engine) {
+// API serves TensorBoard's data routes of every board.
+type API struct{ h *web.Handlers }
+
+// Register adds TensorBoard's data routes under /experiment/:id/data.
+func Register(r gin.IRouter, h *web.Handlers) {
+	s := &API{h: h}
 	g := r.Group("/experiment/:id/data")
-	g.GET("/environment", s.errorHandler(s.tbEnvironment))
-	g.GET("/runs", s.errorHandler(s.tbRuns))
-	g.GET("/plugins_listing", s.errorHandler(s.tbPluginsListing))
+	g.GET("/environment", s.h.Handle(s.tbEnvironment))
+	g.GET("/runs", s.h.Handle(s.tbRuns))
+	g.GET("/plugins_listing", s.h.Handle(s.tbPluginsListing))
 
-	g.GET("/plugin/scalars/tags", s.errorHandler(s.tbTags(isScalarTag, tbTagEntry)))
-	g.GET("/plugin/scalars/scalars", s.errorHandler(s.tbScalars))
-	g.POST("/plugin/scalars/scalars_multirun", s.errorHandler(s.tbScalarsMultirun))
+	g.GET("/plugin/scalars/tags", s.h.Handle(s.tbTags(isScalarTag, tbTagEntry)))
+	g.GET("/plugin/scalars/scalars", s.h.Handle(s.tbScalars))
+	g.POST("/plugin/scalars/scalars_multirun", s.h.Handle(s.tbScalarsMultirun))
 
-	g.GET("/plugin/histograms/tags", s.errorHandler(s.tbTags(pluginIs("histograms"), tbTagEntry)))
-	g.GET("/plugin/histograms/histograms", s.errorHandler(s.tbHistograms))
-	g.GET("/plugin/distributions/tags", s.errorHandler(s.tbTags(pluginIs("histograms"), tbTagEntry)))
-	g.GET("/plugin/distributions/distributions", s.errorHandler(s.tbDistributions))
+	g.GET("/plugin/histograms/tags", s.h.Handle(s.tbTags(pluginIs("histograms"), tbTagEntry)))
+	g.GET("/plugin/histograms/histograms", s.h.Handle(s.tbHistograms))
+	g.GET("/plugin/distributions/tags", s.h.Handle(s.tbTags(pluginIs("histograms"), tbTagEntry)))
+	g.GET("/plugin/distributions/distributions", s.h.Handle(s.tbDistributions))
 
-	g.GET("/plugin/images/tags", s.errorHandler(s.tbTags(pluginIs("images"), tbSampledTagEntry(imageCount))))
-	g.GET("/plugin/images/images", s.errorHandler(s.tbImages))
-	g.GET("/plugin/images/individualImage", s.errorHandler(s.tbIndividualBlob("images")))
+	g.GET("/plugin/images/tags", s.h.Handle(s.tbTags(pluginIs("images"), tbSampledTagEntry(imageCount))))
+	g.GET("/plugin/images/images", s.h.Handle(s.tbImages))
+	g.GET("/plugin/images/individualImage", s.h.Handle(s.tbIndividualBlob("images")))
 
-	g.GET("/plugin/audio/tags", s.errorHandler(s.tbTags(pluginIs("audio"), tbSampledTagEntry(audioCount))))
-	g.GET("/plugin/audio/audio", s.errorHandler(s.tbAudio))
-	g.GET("/plugin/audio/individualAudio", s.errorHandler(s.tbIndividualBlob("audio")))
+	g.GET("/plugin/audio/tags", s.h.Handle(s.tbTags(pluginIs("audio"), tbSampledTagEntry(audioCount))))
+	g.GET("/plugin/audio/audio", s.h.Handle(s.tbAudio))
+	g.GET("/plugin/audio/individualAudio", s.h.Handle(s.tbIndividualBlob("audio")))
 
-	g.GET("/plugin/text/tags", s.errorHandler(s.tbTextTags))
-	g.GET("/plugin/text/text", s.errorHandler(s.tbText))
+	g.GET("/plugin/text/tags", s.h.Handle(s.tbTextTags))
+	g.GET("/plugin/text/text", s.h.Handle(s.tbText))
 
-	g.GET("/plugin/pr_curves/tags", s.errorHandler(s.tbTags(pluginIs("pr_curves"), tbTagEntry)))
-	g.GET("/plugin/pr_curves/pr_curves", s.errorHandler(s.tbPRCurves))
+	g.GET("/plugin/pr_curves/tags", s.h.Handle(s.tbTags(pluginIs("pr_curves"), tbTagEntry)))
+	g.GET("/plugin/pr_curves/pr_curves", s.h.Handle(s.tbPRCurves))
 
-	for route, h := range map[string]handlerFunc{
+	for route, h := range map[string]web.HandlerFunc{
 		"experiment":     s.tbHParamsExperiment,
 		"session_groups": s.tbHParamsSessionGroups,
 		"metric_evals":   s.tbHParamsMetricEvals,
 	} {
-		g.POST("/plugin/hparams/"+route, s.errorHandler(h))
-		g.GET("/plugin/hparams/"+route, s.errorHandler(h))
+		g.POST("/plugin/hparams/"+route, s.h.Handle(h))
+		g.GET("/plugin/hparams/"+route, s.h.Handle(h))
 	}
 }
 
@@ -96,32 +104,32 @@ func isGraphPlugin(p string) bool {
 	return p == "graphs" || strings.HasPrefix(p, "graph_")
 }
 
-func (s *Server) tbEnvironment(c *gin.Context) error {
-	b, err := s.readableBoard(c)
+func (s *API) tbEnvironment(c *gin.Context) error {
+	b, err := s.h.ReadableBoard(c)
 	if err != nil {
 		return err
 	}
-	if notModified(c, b) {
+	if web.NotModified(c, b) {
 		return nil
 	}
 	c.JSON(http.StatusOK, gin.H{
-		"data_location":          boardURL(c, b.ID),
+		"data_location":          web.BoardURL(c, b.ID),
 		"window_title":           b.Name,
 		"experiment_name":        b.Name,
 		"experiment_description": b.Description,
-		"creation_time":          Float(float64(b.Created.UnixNano()) / 1e9),
+		"creation_time":          web.Float(float64(b.Created.UnixNano()) / 1e9),
 	})
 	return nil
 }
 
-func (s *Server) tbRuns(c *gin.Context) error {
-	_, runs, done, err := s.readableRuns(c)
+func (s *API) tbRuns(c *gin.Context) error {
+	_, runs, done, err := s.h.ReadableRuns(c)
 	if err != nil || done {
 		return err
 	}
 	names := make([]string, 0, len(runs))
 	for _, r := range runs {
-		names = append(names, r.d.Run)
+		names = append(names, r.Name())
 	}
 	sort.Strings(names)
 	c.JSON(http.StatusOK, names)
@@ -129,13 +137,13 @@ func (s *Server) tbRuns(c *gin.Context) error {
 }
 
 // boardPlugins reports which dashboards have data on the board.
-func boardPlugins(runs []*runState) map[string]bool {
+func boardPlugins(runs []*engine.Run) map[string]bool {
 	has := map[string]bool{}
 	for _, r := range runs {
-		if len(r.d.Hparams) > 0 {
+		if len(r.Digest().Hparams) > 0 {
 			has["hparams"] = true
 		}
-		for _, t := range r.s.Tags() {
+		for _, t := range r.Samples().Tags() {
 			switch {
 			case t.Stats != nil:
 				has["scalars"] = true
@@ -151,8 +159,8 @@ func boardPlugins(runs []*runState) map[string]bool {
 	return has
 }
 
-func (s *Server) tbPluginsListing(c *gin.Context) error {
-	_, runs, done, err := s.readableRuns(c)
+func (s *API) tbPluginsListing(c *gin.Context) error {
+	_, runs, done, err := s.h.ReadableRuns(c)
 	if err != nil || done {
 		return err
 	}
@@ -183,9 +191,9 @@ type tbTagInfo struct {
 	Samples     *int   `json:"samples,omitempty"`
 }
 
-func tbTagEntry(r *runState, t sampler.TagInfo) (tbTagInfo, error) {
+func tbTagEntry(r *engine.Run, t sampler.TagInfo) (tbTagInfo, error) {
 	e := tbTagInfo{}
-	if m := r.d.Tags[t.Tag]; m != nil {
+	if m := r.Digest().Tags[t.Tag]; m != nil {
 		e.DisplayName = m.DisplayName
 		// TensorBoard sends the description as HTML rendered from Markdown;
 		// escaped text is the safe subset of that.
@@ -195,10 +203,10 @@ func tbTagEntry(r *runState, t sampler.TagInfo) (tbTagInfo, error) {
 }
 
 // tbSampledTagEntry adds "samples": the most images (or clips) in one step.
-func tbSampledTagEntry(count func(decodedItem) int) func(*runState, sampler.TagInfo) (tbTagInfo, error) {
-	return func(r *runState, t sampler.TagInfo) (tbTagInfo, error) {
+func tbSampledTagEntry(count func(engine.Item) int) func(*engine.Run, sampler.TagInfo) (tbTagInfo, error) {
+	return func(r *engine.Run, t sampler.TagInfo) (tbTagInfo, error) {
 		e, _ := tbTagEntry(r, t)
-		its, err := items(r, t.Tag)
+		its, err := r.Items(t.Tag)
 		if err != nil {
 			return e, err
 		}
@@ -211,21 +219,21 @@ func tbSampledTagEntry(count func(decodedItem) int) func(*runState, sampler.TagI
 	}
 }
 
-func imageCount(x decodedItem) int { return max(len(x.it.Strings)-2, 0) }
+func imageCount(x engine.Item) int { return max(len(x.Strings)-2, 0) }
 
-func audioCount(x decodedItem) int { return (len(x.it.Strings) + 1) / 2 }
+func audioCount(x engine.Item) int { return (len(x.Strings) + 1) / 2 }
 
 // tbTags answers {run: {tag: info}} for the tags match selects; runs with
 // no such tag are left out.
-func (s *Server) tbTags(match func(sampler.TagInfo) bool, entry func(*runState, sampler.TagInfo) (tbTagInfo, error)) handlerFunc {
+func (s *API) tbTags(match func(sampler.TagInfo) bool, entry func(*engine.Run, sampler.TagInfo) (tbTagInfo, error)) web.HandlerFunc {
 	return func(c *gin.Context) error {
-		_, runs, done, err := s.readableRuns(c)
+		_, runs, done, err := s.h.ReadableRuns(c)
 		if err != nil || done {
 			return err
 		}
 		out := map[string]map[string]tbTagInfo{}
 		for _, r := range runs {
-			for _, t := range r.s.Tags() {
+			for _, t := range r.Samples().Tags() {
 				if !match(t) {
 					continue
 				}
@@ -233,10 +241,10 @@ func (s *Server) tbTags(match func(sampler.TagInfo) bool, entry func(*runState, 
 				if err != nil {
 					return err
 				}
-				if out[r.d.Run] == nil {
-					out[r.d.Run] = map[string]tbTagInfo{}
+				if out[r.Name()] == nil {
+					out[r.Name()] = map[string]tbTagInfo{}
 				}
-				out[r.d.Run][t.Tag] = e
+				out[r.Name()][t.Tag] = e
 			}
 		}
 		c.JSON(http.StatusOK, out)
@@ -244,16 +252,16 @@ func (s *Server) tbTags(match func(sampler.TagInfo) bool, entry func(*runState, 
 	}
 }
 
-func (s *Server) tbTextTags(c *gin.Context) error {
-	_, runs, done, err := s.readableRuns(c)
+func (s *API) tbTextTags(c *gin.Context) error {
+	_, runs, done, err := s.h.ReadableRuns(c)
 	if err != nil || done {
 		return err
 	}
 	out := map[string][]string{}
 	for _, r := range runs {
-		for _, t := range r.s.Tags() {
+		for _, t := range r.Samples().Tags() {
 			if t.Plugin == "text" && t.Stats == nil {
-				out[r.d.Run] = append(out[r.d.Run], t.Tag) // Tags() is sorted
+				out[r.Name()] = append(out[r.Name()], t.Tag) // Tags() is sorted
 			}
 		}
 	}
@@ -263,8 +271,8 @@ func (s *Server) tbTextTags(c *gin.Context) error {
 
 // scalarRows returns the scalar reservoir of (r, tag) as [wall, step, value]
 // rows; ok is false when the run has no scalar series tag.
-func scalarRows(r *runState, tag string) (rows []triple, ok bool) {
-	for _, t := range r.s.Tags() {
+func scalarRows(r *engine.Run, tag string) (rows []web.Triple, ok bool) {
+	for _, t := range r.Samples().Tags() {
 		if t.Tag == tag {
 			ok = isScalarTag(t)
 			break
@@ -273,29 +281,29 @@ func scalarRows(r *runState, tag string) (rows []triple, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	pts := r.s.Scalars(tag)
-	rows = make([]triple, 0, len(pts))
+	pts := r.Samples().Scalars(tag)
+	rows = make([]web.Triple, 0, len(pts))
 	for _, p := range pts {
-		rows = append(rows, triple{p.Wall, float64(p.Step), p.Value})
+		rows = append(rows, web.Triple{p.Wall, float64(p.Step), p.Value})
 	}
 	return rows, true
 }
 
-func (s *Server) tbScalars(c *gin.Context) error {
-	b, r, tag, err := s.seriesRequest(c)
+func (s *API) tbScalars(c *gin.Context) error {
+	b, r, tag, err := s.h.SeriesRequest(c)
 	if err != nil {
 		return err
 	}
 	format := c.DefaultQuery("format", "json")
 	if format != "json" && format != "csv" {
-		return Errorf(Invalid, "format=%q: give format=json or format=csv", format)
+		return kind.Errorf(kind.Invalid, "format=%q: give format=json or format=csv", format)
 	}
-	if notModified(c, b, r) {
+	if web.NotModified(c, b, r) {
 		return nil
 	}
 	rows, ok := scalarRows(r, tag)
 	if !ok {
-		return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, tag)
+		return kind.Errorf(kind.NotFound, "run %q has no scalar series %q", r.Name(), tag)
 	}
 	if format == "csv" {
 		buf := make([]byte, 0, 32+40*len(rows))
@@ -331,26 +339,26 @@ func appendCSVFloat(b []byte, v float64) []byte {
 // maxMultirun bounds the runs of one scalars_multirun request.
 const maxMultirun = 1000
 
-func (s *Server) tbScalarsMultirun(c *gin.Context) error {
-	b, err := s.readableBoard(c)
+func (s *API) tbScalarsMultirun(c *gin.Context) error {
+	b, err := s.h.ReadableBoard(c)
 	if err != nil {
 		return err
 	}
 	if err := c.Request.ParseMultipartForm(1 << 20); err != nil && err != http.ErrNotMultipart {
-		return Errorf(Invalid, "read the form: %w", err)
+		return kind.Errorf(kind.Invalid, "read the form: %w", err)
 	}
 	tag := c.Request.PostFormValue("tag")
 	if tag == "" {
-		return Errorf(Invalid, "give the tag as the form field tag")
+		return kind.Errorf(kind.Invalid, "give the tag as the form field tag")
 	}
 	names := append(c.Request.PostForm["runs"], c.Request.PostForm["runs[]"]...)
 	if len(names) > maxMultirun {
-		return Errorf(Invalid, "%d runs requested; ask for at most %d at a time", len(names), maxMultirun)
+		return kind.Errorf(kind.Invalid, "%d runs requested; ask for at most %d at a time", len(names), maxMultirun)
 	}
-	out := map[string][]triple{}
+	out := map[string][]web.Triple{}
 	for _, name := range names {
-		r, err := s.findRun(c.Request.Context(), b.ID, name)
-		if KindOf(err) == NotFound || KindOf(err) == Invalid {
+		r, err := s.h.Engine.FindRun(c.Request.Context(), b.ID, name)
+		if kind.Of(err) == kind.NotFound || kind.Of(err) == kind.Invalid {
 			continue // TensorBoard leaves out runs that lack the tag
 		}
 		if err != nil {
@@ -384,46 +392,46 @@ func downsample[T any](xs []T, k int) []T {
 // tbRow is TensorBoard's [wall_time, step, data] row.
 type tbRow [3]any
 
-func (s *Server) tbHistograms(c *gin.Context) error {
-	_, _, its, done, err := s.pluginItems(c, "histograms")
+func (s *API) tbHistograms(c *gin.Context) error {
+	_, _, its, done, err := s.h.PluginItems(c, "histograms")
 	if err != nil || done {
 		return err
 	}
 	its = downsample(its, tbHistogramSamples)
 	out := make([]tbRow, 0, len(its))
 	for _, x := range its {
-		out = append(out, tbRow{Float(x.Wall), x.Step, histogramRows(x.it)})
+		out = append(out, tbRow{web.Float(x.Wall), x.Step, web.Triples(x.Histogram())})
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
 }
 
-func (s *Server) tbDistributions(c *gin.Context) error {
-	_, _, its, done, err := s.pluginItems(c, "histograms")
+func (s *API) tbDistributions(c *gin.Context) error {
+	_, _, its, done, err := s.h.PluginItems(c, "histograms")
 	if err != nil || done {
 		return err
 	}
 	its = downsample(its, tbDistributionSamples)
 	out := make([]tbRow, 0, len(its))
 	for _, x := range its {
-		out = append(out, tbRow{Float(x.Wall), x.Step, compressHistogram(histogramRows(x.it))})
+		out = append(out, tbRow{web.Float(x.Wall), x.Step, compressHistogram(web.Triples(x.Histogram()))})
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
 }
 
 // bpValue is one [basis_point, value] pair of a compressed histogram.
-type bpValue [2]Float
+type bpValue [2]web.Float
 
 // compressHistogram gives the values of the histogram at distributionBPS:
 // the cumulative count is scaled to 10000 and each basis point is placed by
 // linear interpolation within the bucket that reaches it (TensorBoard's
 // compressor). Basis points past the last bucket get the right edge.
-func compressHistogram(rows []triple) []bpValue {
+func compressHistogram(rows []web.Triple) []bpValue {
 	out := make([]bpValue, 0, len(distributionBPS))
 	if len(rows) == 0 {
 		for _, bp := range distributionBPS {
-			out = append(out, bpValue{Float(bp), 0})
+			out = append(out, bpValue{web.Float(bp), 0})
 		}
 		return out
 	}
@@ -462,7 +470,7 @@ func compressHistogram(rows []triple) []bpValue {
 			}
 			right := min(rows[i][1], hi)
 			v := left + (bp-prev)*(right-left)/(cum[i]-prev)
-			out = append(out, bpValue{Float(bp), Float(v)})
+			out = append(out, bpValue{web.Float(bp), web.Float(v)})
 			placed = true
 			break
 		}
@@ -472,7 +480,7 @@ func compressHistogram(rows []triple) []bpValue {
 		j++
 	}
 	for ; j < len(distributionBPS); j++ {
-		out = append(out, bpValue{Float(distributionBPS[j]), Float(hi)})
+		out = append(out, bpValue{web.Float(distributionBPS[j]), web.Float(hi)})
 	}
 	return out
 }
@@ -490,15 +498,15 @@ func blobQuery(c *gin.Context, run, sha string) string {
 
 // sampleParam reads ?sample=, which of an event's images or clips to show.
 func sampleParam(c *gin.Context) (int64, error) {
-	sample, err := queryInt(c, "sample", 0)
+	sample, err := web.QueryInt(c, "sample", 0)
 	if err == nil && sample < 0 {
-		err = Errorf(Invalid, "sample=%d is negative", sample)
+		err = kind.Errorf(kind.Invalid, "sample=%d is negative", sample)
 	}
 	return sample, err
 }
 
-func (s *Server) tbImages(c *gin.Context) error {
-	_, r, its, done, err := s.pluginItems(c, "images")
+func (s *API) tbImages(c *gin.Context) error {
+	_, r, its, done, err := s.h.PluginItems(c, "images")
 	if err != nil || done {
 		return err
 	}
@@ -507,19 +515,19 @@ func (s *Server) tbImages(c *gin.Context) error {
 		return err
 	}
 	type image struct {
-		WallTime Float  `json:"wall_time"`
-		Step     int64  `json:"step"`
-		Width    int    `json:"width"`
-		Height   int    `json:"height"`
-		Query    string `json:"query"`
+		WallTime web.Float `json:"wall_time"`
+		Step     int64     `json:"step"`
+		Width    int       `json:"width"`
+		Height   int       `json:"height"`
+		Query    string    `json:"query"`
 	}
 	out := make([]image, 0, len(its))
 	for _, x := range its {
-		ss := x.it.Strings
+		ss := x.Strings
 		if int64(len(ss)) < 3+sample {
 			continue
 		}
-		im := image{WallTime: Float(x.Wall), Step: x.Step, Query: blobQuery(c, r.d.Run, blobSHA(ss[2+sample]))}
+		im := image{WallTime: web.Float(x.Wall), Step: x.Step, Query: blobQuery(c, r.Name(), engine.BlobSHA(ss[2+sample]))}
 		im.Width, _ = strconv.Atoi(string(ss[0]))
 		im.Height, _ = strconv.Atoi(string(ss[1]))
 		out = append(out, im)
@@ -528,8 +536,8 @@ func (s *Server) tbImages(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) tbAudio(c *gin.Context) error {
-	_, r, its, done, err := s.pluginItems(c, "audio")
+func (s *API) tbAudio(c *gin.Context) error {
+	_, r, its, done, err := s.h.PluginItems(c, "audio")
 	if err != nil || done {
 		return err
 	}
@@ -538,20 +546,20 @@ func (s *Server) tbAudio(c *gin.Context) error {
 		return err
 	}
 	type clip struct {
-		WallTime    Float  `json:"wall_time"`
-		Step        int64  `json:"step"`
-		Label       string `json:"label"`
-		ContentType string `json:"contentType"`
-		Query       string `json:"query"`
+		WallTime    web.Float `json:"wall_time"`
+		Step        int64     `json:"step"`
+		Label       string    `json:"label"`
+		ContentType string    `json:"contentType"`
+		Query       string    `json:"query"`
 	}
 	out := make([]clip, 0, len(its))
 	for _, x := range its {
 		i := 2 * sample
-		ss := x.it.Strings
+		ss := x.Strings
 		if int64(len(ss)) <= i {
 			continue
 		}
-		cl := clip{WallTime: Float(x.Wall), Step: x.Step, ContentType: audioType(x.it.ContentType), Query: blobQuery(c, r.d.Run, blobSHA(ss[i]))}
+		cl := clip{WallTime: web.Float(x.Wall), Step: x.Step, ContentType: x.AudioType(), Query: blobQuery(c, r.Name(), engine.BlobSHA(ss[i]))}
 		if i+1 < int64(len(ss)) {
 			cl.Label = html.EscapeString(string(ss[i+1]))
 		}
@@ -561,106 +569,60 @@ func (s *Server) tbAudio(c *gin.Context) error {
 	return nil
 }
 
-func audioType(ct string) string {
-	if ct == "" {
-		return "audio/wav"
-	}
-	return ct
-}
-
 var shaPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-// findBlob looks for the image or audio clip whose SHA-256 is want in the
-// given runs' reservoirs of plugin ("images" or "audio"). It returns the
-// bytes and their content type.
-func findBlob(runs []*runState, plugin, want string) ([]byte, string, bool, error) {
-	for _, r := range runs {
-		for _, t := range r.s.Tags() {
-			if t.Plugin != plugin || t.Stats != nil {
-				continue
-			}
-			its, err := items(r, t.Tag)
-			if err != nil {
-				return nil, "", false, err
-			}
-			for _, x := range its {
-				ss := x.it.Strings
-				step := 1
-				if plugin == "images" {
-					if len(ss) < 2 {
-						continue
-					}
-					ss = ss[2:]
-				} else {
-					step = 2 // (clip, label) rows
-				}
-				for i := 0; i < len(ss); i += step {
-					if blobSHA(ss[i]) != want {
-						continue
-					}
-					if plugin == "audio" {
-						return ss[i], audioType(x.it.ContentType), true, nil
-					}
-					return ss[i], http.DetectContentType(ss[i]), true, nil
-				}
-			}
-		}
-	}
-	return nil, "", false, nil
-}
 
 // tbIndividualBlob serves individualImage / individualAudio: the bytes named
 // by ?blob=<sha256>, looked up in ?run= (or in every run when run is absent).
-func (s *Server) tbIndividualBlob(plugin string) handlerFunc {
+func (s *API) tbIndividualBlob(plugin string) web.HandlerFunc {
 	return func(c *gin.Context) error {
-		b, err := s.readableBoard(c)
+		b, err := s.h.ReadableBoard(c)
 		if err != nil {
 			return err
 		}
 		want := strings.ToLower(c.Query("blob"))
 		if !shaPattern.MatchString(want) {
-			return Errorf(Invalid, "give the %s as ?blob=<sha256 in hex>&run=RUN, as the query of the listing gives it", strings.TrimSuffix(plugin, "s"))
+			return kind.Errorf(kind.Invalid, "give the %s as ?blob=<sha256 in hex>&run=RUN, as the query of the listing gives it", strings.TrimSuffix(plugin, "s"))
 		}
-		var runs []*runState
+		var runs []*engine.Run
 		if run := c.Query("run"); run != "" {
-			r, err := s.findRun(c.Request.Context(), b.ID, run)
+			r, err := s.h.Engine.FindRun(c.Request.Context(), b.ID, run)
 			if err != nil {
 				return err
 			}
-			runs = []*runState{r}
-		} else if runs, err = s.boardRuns(c.Request.Context(), b.ID); err != nil {
+			runs = []*engine.Run{r}
+		} else if runs, err = s.h.Engine.Runs(c.Request.Context(), b.ID); err != nil {
 			return err
 		}
-		data, ct, ok, err := findBlob(runs, plugin, want)
+		data, ct, ok, err := engine.FindBlob(runs, plugin, want)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return Errorf(NotFound, "board %s has no %s %s", b.ID, strings.TrimSuffix(plugin, "s"), want)
+			return kind.Errorf(kind.NotFound, "board %s has no %s %s", b.ID, strings.TrimSuffix(plugin, "s"), want)
 		}
-		serveBlob(c, b, ct, data)
+		web.ServeBlob(c, b, ct, data)
 		return nil
 	}
 }
 
-func (s *Server) tbText(c *gin.Context) error {
-	_, _, its, done, err := s.pluginItems(c, "text")
+func (s *API) tbText(c *gin.Context) error {
+	_, _, its, done, err := s.h.PluginItems(c, "text")
 	if err != nil || done {
 		return err
 	}
 	type text struct {
-		WallTime    Float      `json:"wall_time"`
+		WallTime    web.Float  `json:"wall_time"`
 		Step        int64      `json:"step"`
 		Text        string     `json:"text"`
 		StringArray [][]string `json:"string_array"`
 	}
 	out := make([]text, 0, len(its))
 	for _, x := range its {
-		strs := make([]string, len(x.it.Strings))
-		for i, b := range x.it.Strings {
+		strs := make([]string, len(x.Strings))
+		for i, b := range x.Strings {
 			strs[i] = string(b)
 		}
-		out = append(out, text{WallTime: Float(x.Wall), Step: x.Step, Text: renderText(strs), StringArray: textTable(strs, x.it.Shape)})
+		out = append(out, text{WallTime: web.Float(x.Wall), Step: x.Step, Text: renderText(strs), StringArray: textTable(strs, x.Shape)})
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
@@ -695,66 +657,53 @@ func textTable(strs []string, shape []int64) [][]string {
 
 // tbPRCurve is one pr_curves entry in TensorBoard's shape.
 type tbPRCurve struct {
-	WallTime       Float   `json:"wall_time"`
-	Step           int64   `json:"step"`
-	Precision      []Float `json:"precision"`
-	Recall         []Float `json:"recall"`
-	Thresholds     []Float `json:"thresholds"`
-	TruePositives  []Float `json:"true_positives"`
-	FalsePositives []Float `json:"false_positives"`
-	TrueNegatives  []Float `json:"true_negatives"`
-	FalseNegatives []Float `json:"false_negatives"`
+	WallTime       web.Float   `json:"wall_time"`
+	Step           int64       `json:"step"`
+	Precision      []web.Float `json:"precision"`
+	Recall         []web.Float `json:"recall"`
+	Thresholds     []web.Float `json:"thresholds"`
+	TruePositives  []web.Float `json:"true_positives"`
+	FalsePositives []web.Float `json:"false_positives"`
+	TrueNegatives  []web.Float `json:"true_negatives"`
+	FalseNegatives []web.Float `json:"false_negatives"`
 }
 
-// prCurve splits a [6, n] pr_curves tensor (rows TP, FP, TN, FN,
-// precision, recall) into its columns.
-func prCurve(x decodedItem) tbPRCurve {
-	n := len(x.it.Floats) / 6
-	row := func(i int) []Float {
-		out := make([]Float, n)
-		for j := range n {
-			out[j] = Float(x.it.Floats[i*n+j])
-		}
-		return out
-	}
-	pc := tbPRCurve{WallTime: Float(x.Wall), Step: x.Step, TruePositives: row(0), FalsePositives: row(1),
-		TrueNegatives: row(2), FalseNegatives: row(3), Precision: row(4), Recall: row(5), Thresholds: make([]Float, n)}
-	for j := range n {
-		if n > 1 {
-			pc.Thresholds[j] = Float(float64(j) / float64(n-1))
-		}
-	}
-	return pc
+// prCurve gives a pr_curves item in TensorBoard's shape.
+func prCurve(x engine.Item) tbPRCurve {
+	p := x.PRCurve()
+	return tbPRCurve{WallTime: web.Float(x.Wall), Step: x.Step, TruePositives: web.Floats(p.TP), FalsePositives: web.Floats(p.FP),
+		TrueNegatives: web.Floats(p.TN), FalseNegatives: web.Floats(p.FN), Precision: web.Floats(p.Precision), Recall: web.Floats(p.Recall),
+		Thresholds: web.Floats(p.Thresholds)}
 }
 
 // tbPRCurves answers {run: [entry...]} for the tag in each ?run= given
 // (TensorBoard's pr_curves route takes several runs).
-func (s *Server) tbPRCurves(c *gin.Context) error {
-	b, err := s.readableBoard(c)
+func (s *API) tbPRCurves(c *gin.Context) error {
+	b, err := s.h.ReadableBoard(c)
 	if err != nil {
 		return err
 	}
 	names, tag := c.QueryArray("run"), c.Query("tag")
 	if len(names) == 0 || tag == "" {
-		return Errorf(Invalid, "give the series as ?run=RUN&tag=TAG (run may repeat)")
+		return kind.Errorf(kind.Invalid, "give the series as ?run=RUN&tag=TAG (run may repeat)")
 	}
-	runs := make([]*runState, 0, len(names))
+	runs := make([]*engine.Run, 0, len(names))
 	for _, name := range names {
-		r, err := s.findRun(c.Request.Context(), b.ID, name)
+		r, err := s.h.Engine.FindRun(c.Request.Context(), b.ID, name)
 		if err != nil {
 			return err
 		}
 		runs = append(runs, r)
 	}
-	if notModified(c, b, runs...) {
+	if web.NotModified(c, b, runs...) {
 		return nil
 	}
 	out := map[string][]tbPRCurve{}
 	for i, r := range runs {
 		if !hasPluginTag(r, tag, "pr_curves") {
-			return Errorf(NotFound, "run %q has no pr_curves tag %q", r.d.Run, tag)
+			return kind.Errorf(kind.NotFound, "run %q has no pr_curves tag %q", r.Name(), tag)
 		}
-		its, err := items(r, tag)
+		its, err := r.Items(tag)
 		if err != nil {
 			return err
 		}
@@ -768,8 +717,8 @@ func (s *Server) tbPRCurves(c *gin.Context) error {
 	return nil
 }
 
-func hasPluginTag(r *runState, tag, plugin string) bool {
-	for _, t := range r.s.Tags() {
+func hasPluginTag(r *engine.Run, tag, plugin string) bool {
+	for _, t := range r.Samples().Tags() {
 		if t.Tag == tag {
 			return t.Plugin == plugin && t.Stats == nil
 		}

@@ -1,4 +1,4 @@
-package hosting
+package engine
 
 import (
 	"crypto/sha256"
@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"tbhost/hosting/kind"
 	"unicode"
 	"unicode/utf8"
 )
 
+// RootRun is the name of the run at the log dir's root.
+const RootRun = "."
+
 // Limits on names that come from users.
 const (
-	maxRunLen   = 512
-	maxFileLen  = 255
-	maxNameLen  = 100
-	maxDescLen  = 2000
-	rootRunName = "."
+	maxRunLen  = 512
+	maxFileLen = 255
+	maxNameLen = 100
+	maxDescLen = 2000
 )
 
 // CleanRun validates a run name and returns its normal form: "/"-separated
@@ -28,7 +31,7 @@ func CleanRun(run string) (string, error) {
 	}
 	run = strings.ReplaceAll(run, `\`, "/")
 	if strings.HasPrefix(run, "/") || (len(run) >= 2 && run[1] == ':') {
-		return "", Errorf(Invalid, "run name %q is an absolute path; give it relative to the log dir", run)
+		return "", kind.Errorf(kind.Invalid, "run name %q is an absolute path; give it relative to the log dir", run)
 	}
 	var segs []string
 	for _, seg := range strings.Split(run, "/") {
@@ -36,12 +39,12 @@ func CleanRun(run string) (string, error) {
 		case "", ".":
 			continue
 		case "..":
-			return "", Errorf(Invalid, "run name %q contains \"..\"", run)
+			return "", kind.Errorf(kind.Invalid, "run name %q contains \"..\"", run)
 		}
 		segs = append(segs, seg)
 	}
 	if len(segs) == 0 {
-		return rootRunName, nil
+		return RootRun, nil
 	}
 	return strings.Join(segs, "/"), nil
 }
@@ -52,24 +55,24 @@ func CleanFile(file string) (string, error) {
 		return "", err
 	}
 	if file == "" || file == "." || file == ".." || strings.ContainsAny(file, `/\`) {
-		return "", Errorf(Invalid, "file name %q must be a plain base name", file)
+		return "", kind.Errorf(kind.Invalid, "file name %q must be a plain base name", file)
 	}
 	return file, nil
 }
 
 func checkText(what, s string, max int) error {
 	if s == "" && what == "file name" {
-		return Errorf(Invalid, "%s is empty", what)
+		return kind.Errorf(kind.Invalid, "%s is empty", what)
 	}
 	if len(s) > max {
-		return Errorf(Invalid, "%s is %d bytes long; the limit is %d", what, len(s), max)
+		return kind.Errorf(kind.Invalid, "%s is %d bytes long; the limit is %d", what, len(s), max)
 	}
 	if !utf8.ValidString(s) {
-		return Errorf(Invalid, "%s is not valid UTF-8", what)
+		return kind.Errorf(kind.Invalid, "%s is not valid UTF-8", what)
 	}
 	for _, r := range s {
 		if r == 0 || unicode.IsControl(r) {
-			return Errorf(Invalid, "%s %q contains a control character", what, s)
+			return kind.Errorf(kind.Invalid, "%s %q contains a control character", what, s)
 		}
 	}
 	return nil
@@ -97,6 +100,17 @@ func escapeSegment(s string) string {
 	}
 	return prefix + "~" + hex.EncodeToString(h[:16])
 }
+
+// hashedSegment reports whether escapeSegment shortened a name to seg
+// (which then cannot be unescaped: the name is kept beside the parts).
+func hashedSegment(seg string) bool {
+	i := strings.LastIndexByte(seg, '~')
+	return i >= 0 && len(seg)-i == 33
+}
+
+// nameObject is the object beside a file's raw parts that holds the
+// file's name, when its folder's segment is hashed.
+const nameObject = "name"
 
 func boardPrefix(id string) string { return "boards/" + id + "/" }
 func boardKey(id string) string    { return boardPrefix(id) + "board.json" }

@@ -1,4 +1,4 @@
-package hosting
+package engine
 
 import (
 	"slices"
@@ -13,9 +13,9 @@ import (
 	"tbhost/sampler"
 )
 
-// runState is one run's digest, decoded. It is immutable once built:
+// Run is one run's digest, decoded. It is immutable once built:
 // writers publish new ones, so readers never lock.
-type runState struct {
+type Run struct {
 	key string // digest key
 	gen int64  // store generation of the digest (0: not stored yet)
 	// size is the raw bytes parsed into the state, over all files: with
@@ -28,12 +28,12 @@ type runState struct {
 	loaded   time.Time
 }
 
-func (r *runState) sizeBytes() int64 {
+func (r *Run) sizeBytes() int64 {
 	return int64(proto.Size(r.d)) + int64(r.s.SizeBytes()) + 512
 }
 
 type boardEntry struct {
-	meta   *boardMeta
+	meta   *Board
 	loaded time.Time
 }
 
@@ -50,16 +50,13 @@ type cache struct {
 	ttl      time.Duration
 	maxBytes int64
 	bytes    int64
-	runs     *simplelru.LRU[string, *runState]
+	runs     *simplelru.LRU[string, *Run]
 	boards   *simplelru.LRU[string, boardEntry]
 	lists    *simplelru.LRU[string, runListEntry]
-	// answers keeps encoded scalar answers by (digest generation, query),
-	// bounded by answerBytes: many viewers of one board ask the same.
-	answers     *simplelru.LRU[string, []byte]
-	answerBytes int64
-	// gone holds deleted boards, so that a read that began before the
-	// delete cannot put them back.
-	gone map[string]bool
+	// gone holds recently deleted boards, so that a read that began
+	// before the delete cannot put them back. It is bounded: a read older
+	// than the last maxGone deletes finds the board gone from the store.
+	gone *simplelru.LRU[string, struct{}]
 	// epoch counts dropRunList calls (see putRunList).
 	epoch uint64
 	stats CacheStats
@@ -71,13 +68,16 @@ type CacheStats struct {
 	Bytes                   int64
 }
 
+// maxGone bounds the deleted boards a cache remembers.
+const maxGone = 4096
+
 func newCache(maxBytes int64, ttl time.Duration) *cache {
-	c := &cache{ttl: ttl, maxBytes: maxBytes, gone: map[string]bool{}}
-	c.runs, _ = simplelru.NewLRU[string, *runState](1<<30, func(_ string, r *runState) {
+	c := &cache{ttl: ttl, maxBytes: maxBytes}
+	c.gone, _ = simplelru.NewLRU[string, struct{}](maxGone, nil)
+	c.runs, _ = simplelru.NewLRU[string, *Run](1<<30, func(_ string, r *Run) {
 		c.bytes -= r.sizeBytes()
 		c.stats.Evictions++
 	})
-	c.answers, _ = simplelru.NewLRU[string, []byte](1<<20, func(_ string, b []byte) { c.answerBytes -= int64(len(b)) })
 	c.boards, _ = simplelru.NewLRU[string, boardEntry](100000, nil)
 	c.lists, _ = simplelru.NewLRU[string, runListEntry](100000, nil)
 	return c
@@ -85,7 +85,7 @@ func newCache(maxBytes int64, ttl time.Duration) *cache {
 
 func (c *cache) fresh(loaded, now time.Time) bool { return now.Sub(loaded) < c.ttl }
 
-func (c *cache) run(key string, now time.Time) (*runState, bool) {
+func (c *cache) run(key string, now time.Time) (*Run, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r, ok := c.runs.Get(key)
@@ -104,10 +104,10 @@ func (c *cache) hit() {
 	c.mu.Unlock()
 }
 
-func (c *cache) putRun(r *runState) {
+func (c *cache) putRun(r *Run) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gone[boardOfKey(r.key)] {
+	if c.gone.Contains(boardOfKey(r.key)) {
 		return
 	}
 	if old, ok := c.runs.Peek(r.key); ok {
@@ -126,7 +126,7 @@ func (c *cache) putRun(r *runState) {
 	}
 }
 
-func (c *cache) board(id string, now time.Time) (*boardMeta, bool) {
+func (c *cache) board(id string, now time.Time) (*Board, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.boards.Get(id)
@@ -136,10 +136,10 @@ func (c *cache) board(id string, now time.Time) (*boardMeta, bool) {
 	return nil, false
 }
 
-func (c *cache) putBoard(b *boardMeta, now time.Time) {
+func (c *cache) putBoard(b *Board, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gone[b.ID] {
+	if c.gone.Contains(b.ID) {
 		return
 	}
 	c.boards.Add(b.ID, boardEntry{meta: b, loaded: now})
@@ -189,7 +189,7 @@ func (c *cache) dropRun(key string) {
 func (c *cache) dropBoard(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gone[id] = true
+	c.gone.Add(id, struct{}{})
 	c.boards.Remove(id)
 	c.lists.Remove(id)
 	prefix := digestPrefix(id)
@@ -222,26 +222,4 @@ func boardOfKey(key string) string {
 	rest := strings.TrimPrefix(key, "boards/")
 	id, _, _ := strings.Cut(rest, "/")
 	return id
-}
-
-// maxAnswerBytes bounds the encoded answers kept, as a share of the cache.
-func (c *cache) maxAnswerBytes() int64 { return c.maxBytes / 4 }
-
-func (c *cache) answer(key string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.answers.Get(key)
-}
-
-func (c *cache) putAnswer(key string, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if int64(len(b)) > c.maxAnswerBytes()/4 || c.answers.Contains(key) {
-		return
-	}
-	c.answers.Add(key, b)
-	c.answerBytes += int64(len(b))
-	for c.answerBytes > c.maxAnswerBytes() && c.answers.Len() > 0 {
-		c.answers.RemoveOldest()
-	}
 }

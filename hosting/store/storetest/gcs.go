@@ -8,7 +8,7 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"google.golang.org/api/option"
 
-	"tbhost/hosting"
+	"tbhost/hosting/store"
 )
 
 // FakeGCSBucket is the bucket NewFakeGCS creates.
@@ -20,7 +20,7 @@ const FakeGCSBucket = "tbhost-test"
 // with the client options that reach the server:
 //
 //	url, opts := storetest.NewFakeGCS(t)
-//	store, err := hosting.NewGCSStore(ctx, url, opts...)
+//	store, err := store.NewGCS(ctx, url, opts...)
 //
 // The server holds objects in memory; each call starts a new one. Its base
 // URL (for STORAGE_EMULATOR_HOST, minus the scheme) is in the endpoint
@@ -62,14 +62,14 @@ func startFakeGCS(t testing.TB) (string, []option.ClientOption, *fakestorage.Ser
 	return "gs://" + FakeGCSBucket + "/tbhost", opts, srv
 }
 
-// FakeGCSStore returns a GCSStore on a new fake GCS server (see
+// FakeGCSStore returns a GCS on a new fake GCS server (see
 // NewFakeGCS), closed when t ends.
-func FakeGCSStore(t testing.TB) *hosting.GCSStore {
+func FakeGCSStore(t testing.TB) *store.GCS {
 	t.Helper()
 	url, opts := NewFakeGCS(t)
-	s, err := hosting.NewGCSStore(context.Background(), url, opts...)
+	s, err := store.NewGCS(context.Background(), url, opts...)
 	if err != nil {
-		t.Fatalf("NewGCSStore(%s): %v", url, err)
+		t.Fatalf("NewGCS(%s): %v", url, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s

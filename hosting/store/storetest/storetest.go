@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite every hosting.Store passes,
+// Package storetest is the conformance suite every store.Store passes,
 // plus helpers for tests that use stores: an in-process fake GCS server
 // (NewFakeGCS, FakeGCSStore), a fault-injecting wrapper (Faulty), and
 // readers of what a board has in a store (Digests, Checkpointed).
@@ -33,16 +33,17 @@ import (
 	"sync"
 	"testing"
 
-	"tbhost/hosting"
+	"tbhost/hosting/kind"
+	"tbhost/hosting/store"
 )
 
 // Run runs the conformance suite against stores made by newStore, which
 // must return a new, empty store for each call (each subtest gets its own).
 // Subtests run in parallel.
-func Run(t *testing.T, newStore func(t *testing.T) hosting.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s hosting.Store)
+		fn   func(t *testing.T, s store.Store)
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"Overwrite", testOverwrite},
@@ -51,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) hosting.Store) {
 		{"PutIfGeneration", testPutIfGeneration},
 		{"Open", testOpen},
 		{"List", testList},
+		{"Children", testChildren},
 		{"Delete", testDelete},
 		{"Keys", testKeys},
 		{"InvalidKeys", testInvalidKeys},
@@ -69,24 +71,24 @@ func Run(t *testing.T, newStore func(t *testing.T) hosting.Store) {
 }
 
 // wantKind fails t unless err is of kind k.
-func wantKind(t testing.TB, what string, err error, k hosting.Kind) {
+func wantKind(t testing.TB, what string, err error, k kind.Kind) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("%s: no error, want kind %v", what, k)
 	}
-	if got := hosting.KindOf(err); got != k {
+	if got := kind.Of(err); got != k {
 		t.Fatalf("%s: error %q of kind %v, want kind %v", what, err, got, k)
 	}
 }
 
-func put(t testing.TB, s hosting.Store, key string, data []byte) {
+func put(t testing.TB, s store.Store, key string, data []byte) {
 	t.Helper()
 	if err := s.Put(context.Background(), key, data); err != nil {
 		t.Fatalf("Put(%q): %v", key, err)
 	}
 }
 
-func get(t testing.TB, s hosting.Store, key string) ([]byte, int64) {
+func get(t testing.TB, s store.Store, key string) ([]byte, int64) {
 	t.Helper()
 	data, gen, err := s.Get(context.Background(), key)
 	if err != nil {
@@ -112,7 +114,7 @@ func wantData(t testing.TB, what string, got, want []byte) {
 	}
 }
 
-func readAll(t testing.TB, s hosting.Store, key string, off int64) []byte {
+func readAll(t testing.TB, s store.Store, key string, off int64) []byte {
 	t.Helper()
 	r, err := s.Open(context.Background(), key, off)
 	if err != nil {
@@ -126,12 +128,12 @@ func readAll(t testing.TB, s hosting.Store, key string, off int64) []byte {
 	return data
 }
 
-func list(t testing.TB, s hosting.Store, prefix string) []hosting.ObjectInfo {
+func list(t testing.TB, s store.Store, prefix string) []store.ObjectInfo {
 	t.Helper()
 	return listFrom(t, s, prefix, "")
 }
 
-func listFrom(t testing.TB, s hosting.Store, prefix, start string) []hosting.ObjectInfo {
+func listFrom(t testing.TB, s store.Store, prefix, start string) []store.ObjectInfo {
 	t.Helper()
 	infos, err := s.List(context.Background(), prefix, start)
 	if err != nil {
@@ -140,7 +142,7 @@ func listFrom(t testing.TB, s hosting.Store, prefix, start string) []hosting.Obj
 	return infos
 }
 
-func keysOf(infos []hosting.ObjectInfo) []string {
+func keysOf(infos []store.ObjectInfo) []string {
 	keys := make([]string, 0, len(infos))
 	for _, o := range infos {
 		keys = append(keys, o.Key)
@@ -157,7 +159,7 @@ func randomBytes(n int, seed uint64) []byte {
 	return b
 }
 
-func testRoundTrip(t *testing.T, s hosting.Store) {
+func testRoundTrip(t *testing.T, s store.Store) {
 	data := []byte("hello, store")
 	put(t, s, "boards/x/board.json", data)
 	got, _ := get(t, s, "boards/x/board.json")
@@ -184,7 +186,7 @@ func testRoundTrip(t *testing.T, s hosting.Store) {
 	wantData(t, "Get binary", got, bin)
 }
 
-func testOverwrite(t *testing.T, s hosting.Store) {
+func testOverwrite(t *testing.T, s store.Store) {
 	put(t, s, "k", []byte("first, and longer"))
 	_, g1 := get(t, s, "k")
 	put(t, s, "k", []byte("second"))
@@ -202,26 +204,26 @@ func testOverwrite(t *testing.T, s hosting.Store) {
 	}
 }
 
-func testGetMissing(t *testing.T, s hosting.Store) {
+func testGetMissing(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	_, _, err := s.Get(ctx, "boards/nope/board.json")
-	wantKind(t, "Get missing", err, hosting.NotFound)
+	wantKind(t, "Get missing", err, kind.NotFound)
 	_, err = s.Open(ctx, "boards/nope/board.json", 0)
-	wantKind(t, "Open missing", err, hosting.NotFound)
+	wantKind(t, "Open missing", err, kind.NotFound)
 	_, err = s.Open(ctx, "boards/nope/board.json", 10)
-	wantKind(t, "Open missing at 10", err, hosting.NotFound)
+	wantKind(t, "Open missing at 10", err, kind.NotFound)
 
 	// A key that is a folder of other keys is not an object.
 	put(t, s, "dir/obj", []byte("x"))
 	_, _, err = s.Get(ctx, "dir")
-	wantKind(t, "Get folder", err, hosting.NotFound)
+	wantKind(t, "Get folder", err, kind.NotFound)
 	_, _, err = s.Get(ctx, "dir/obj/below")
-	wantKind(t, "Get below an object", err, hosting.NotFound)
+	wantKind(t, "Get below an object", err, kind.NotFound)
 	_, _, err = s.Get(ctx, "di")
-	wantKind(t, "Get key prefix", err, hosting.NotFound)
+	wantKind(t, "Get key prefix", err, kind.NotFound)
 }
 
-func testPutIfCreate(t *testing.T, s hosting.Store) {
+func testPutIfCreate(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	g1, err := s.PutIf(ctx, "d.pb", []byte("one"), 0)
 	if err != nil {
@@ -231,7 +233,7 @@ func testPutIfCreate(t *testing.T, s hosting.Store) {
 		t.Fatal("PutIf create returned generation 0")
 	}
 	_, err = s.PutIf(ctx, "d.pb", []byte("two"), 0)
-	wantKind(t, "PutIf create over an existing object", err, hosting.Conflict)
+	wantKind(t, "PutIf create over an existing object", err, kind.Conflict)
 	got, g := get(t, s, "d.pb")
 	wantData(t, "Get after conflict", got, []byte("one"))
 	if g != g1 {
@@ -241,10 +243,10 @@ func testPutIfCreate(t *testing.T, s hosting.Store) {
 	// Create-only over an object written by Put conflicts too.
 	put(t, s, "p", []byte("x"))
 	_, err = s.PutIf(ctx, "p", []byte("y"), 0)
-	wantKind(t, "PutIf create over Put", err, hosting.Conflict)
+	wantKind(t, "PutIf create over Put", err, kind.Conflict)
 }
 
-func testPutIfGeneration(t *testing.T, s hosting.Store) {
+func testPutIfGeneration(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	g1, err := s.PutIf(ctx, "d.pb", []byte("v1"), 0)
 	if err != nil {
@@ -258,9 +260,9 @@ func testPutIfGeneration(t *testing.T, s hosting.Store) {
 		t.Fatalf("PutIf returned generation %d after %d", g2, g1)
 	}
 	_, err = s.PutIf(ctx, "d.pb", []byte("stale"), g1)
-	wantKind(t, "PutIf with a stale generation", err, hosting.Conflict)
+	wantKind(t, "PutIf with a stale generation", err, kind.Conflict)
 	_, err = s.PutIf(ctx, "d.pb", []byte("bogus"), g2+12345)
-	wantKind(t, "PutIf with a bogus generation", err, hosting.Conflict)
+	wantKind(t, "PutIf with a bogus generation", err, kind.Conflict)
 	got, g := get(t, s, "d.pb")
 	wantData(t, "Get", got, []byte("v2"))
 	if g != g2 {
@@ -269,8 +271,8 @@ func testPutIfGeneration(t *testing.T, s hosting.Store) {
 
 	// A non-zero generation on a missing object conflicts.
 	_, err = s.PutIf(ctx, "missing", []byte("x"), g2)
-	wantKind(t, "PutIf missing object with a generation", err, hosting.Conflict)
-	if _, _, err := s.Get(ctx, "missing"); hosting.KindOf(err) != hosting.NotFound {
+	wantKind(t, "PutIf missing object with a generation", err, kind.Conflict)
+	if _, _, err := s.Get(ctx, "missing"); kind.Of(err) != kind.NotFound {
 		t.Fatalf("failed PutIf created the object (Get: %v)", err)
 	}
 
@@ -278,7 +280,7 @@ func testPutIfGeneration(t *testing.T, s hosting.Store) {
 	put(t, s, "d.pb", []byte("v3"))
 	_, g3 := get(t, s, "d.pb")
 	_, err = s.PutIf(ctx, "d.pb", []byte("v4"), g2)
-	wantKind(t, "PutIf after Put with the old generation", err, hosting.Conflict)
+	wantKind(t, "PutIf after Put with the old generation", err, kind.Conflict)
 	if _, err := s.PutIf(ctx, "d.pb", []byte("v4"), g3); err != nil {
 		t.Fatalf("PutIf after Put with Get's generation: %v", err)
 	}
@@ -289,7 +291,7 @@ func testPutIfGeneration(t *testing.T, s hosting.Store) {
 		t.Fatal(err)
 	}
 	_, err = s.PutIf(ctx, "d.pb", []byte("v5"), g4)
-	wantKind(t, "PutIf on a deleted object", err, hosting.Conflict)
+	wantKind(t, "PutIf on a deleted object", err, kind.Conflict)
 	g5, err := s.PutIf(ctx, "d.pb", []byte("v5"), 0)
 	if err != nil {
 		t.Fatalf("PutIf re-create: %v", err)
@@ -301,7 +303,7 @@ func testPutIfGeneration(t *testing.T, s hosting.Store) {
 	}
 }
 
-func testOpen(t *testing.T, s hosting.Store) {
+func testOpen(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	data := randomBytes(1000, 2)
 	put(t, s, "raw/run/file/00000000000000000000", data)
@@ -314,12 +316,12 @@ func testOpen(t *testing.T, s hosting.Store) {
 		if err == nil {
 			r.Close()
 		}
-		wantKind(t, fmt.Sprintf("Open at %d of 1000", off), err, hosting.Invalid)
+		wantKind(t, fmt.Sprintf("Open at %d of 1000", off), err, kind.Invalid)
 	}
 	put(t, s, "empty", nil)
 	wantData(t, "Open empty at 0", readAll(t, s, "empty", 0), nil)
 	_, err := s.Open(ctx, "empty", 1)
-	wantKind(t, "Open empty at 1", err, hosting.Invalid)
+	wantKind(t, "Open empty at 1", err, kind.Invalid)
 
 	// Reading in small pieces gives the same bytes.
 	r, err := s.Open(ctx, key, 10)
@@ -342,7 +344,43 @@ func testOpen(t *testing.T, s hosting.Store) {
 	wantData(t, "Open read in 7-byte pieces", buf.Bytes(), data[10:])
 }
 
-func testList(t *testing.T, s hosting.Store) {
+// Children lists the segments directly under a prefix: objects and
+// folders alike, each once, sorted; folders emptied by deletes are gone.
+func testChildren(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, k := range []string{
+		"boards/a/raw/run one/f1/000", "boards/a/raw/run one/f1/100", "boards/a/raw/run one/f2/000",
+		"boards/a/raw/run=2/f1/000", "boards/a/raw/gone/f/000", "boards/a/raw/x.json", "boards/ab/raw/r/f/000",
+	} {
+		put(t, s, k, []byte("x"))
+	}
+	if err := s.Delete(ctx, "boards/a/raw/gone/f/000"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		prefix string
+		want   []string
+	}{
+		{"boards/a/raw/", []string{"run one", "run=2", "x.json"}},
+		{"boards/a/raw/run one/", []string{"f1", "f2"}},
+		{"boards/a/raw/run one/f1/", []string{"000", "100"}},
+		{"boards/a/raw/none/", nil},
+		{"boards/a/raw/x.json/", nil},
+	}
+	for _, tt := range tests {
+		got, err := s.Children(ctx, tt.prefix)
+		if err != nil {
+			t.Fatalf("Children(%q): %v", tt.prefix, err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Children(%q) = %q, want %q", tt.prefix, got, tt.want)
+		}
+	}
+	_, err := s.Children(ctx, "boards/a/raw")
+	wantKind(t, `Children("boards/a/raw")`, err, kind.Invalid)
+}
+
+func testList(t *testing.T, s store.Store) {
 	objects := map[string]int{
 		"boards/a/board.json":       3,
 		"boards/a/raw/r/f/000":      5,
@@ -411,12 +449,12 @@ func testList(t *testing.T, s hosting.Store) {
 	from("boards/", "boards/a0", "boards/a0", "boards/ab/board.json", "boards/b/board.json")
 
 	_, err := s.List(context.Background(), "boards/../", "")
-	wantKind(t, "List with ..", err, hosting.Invalid)
+	wantKind(t, "List with ..", err, kind.Invalid)
 	_, err = s.List(context.Background(), "/boards", "")
-	wantKind(t, "List absolute", err, hosting.Invalid)
+	wantKind(t, "List absolute", err, kind.Invalid)
 }
 
-func testDelete(t *testing.T, s hosting.Store) {
+func testDelete(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	put(t, s, "d/x/y", []byte("1"))
 	put(t, s, "d/x/z", []byte("2"))
@@ -425,7 +463,7 @@ func testDelete(t *testing.T, s hosting.Store) {
 		t.Fatalf("Delete: %v", err)
 	}
 	_, _, err := s.Get(ctx, "d/x/y")
-	wantKind(t, "Get deleted", err, hosting.NotFound)
+	wantKind(t, "Get deleted", err, kind.NotFound)
 	if got := keysOf(list(t, s, "d/")); !slices.Equal(got, []string{"d/w", "d/x/z"}) {
 		t.Fatalf("List after Delete = %q", got)
 	}
@@ -464,7 +502,7 @@ var unusualKeys = []string{
 	"boards/b1/raw/-dash/x",
 }
 
-func testKeys(t *testing.T, s hosting.Store) {
+func testKeys(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for i, k := range unusualKeys {
 		data := []byte(fmt.Sprintf("object %d", i))
@@ -500,21 +538,21 @@ var InvalidKeys = []string{
 	string(bytes.Repeat([]byte("abcdefgh/"), 114)) + "x",
 }
 
-func testInvalidKeys(t *testing.T, s hosting.Store) {
+func testInvalidKeys(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for _, k := range InvalidKeys {
 		short := k
 		if len(short) > 40 {
 			short = short[:40] + "..."
 		}
-		wantKind(t, fmt.Sprintf("Put(%q)", short), s.Put(ctx, k, []byte("x")), hosting.Invalid)
+		wantKind(t, fmt.Sprintf("Put(%q)", short), s.Put(ctx, k, []byte("x")), kind.Invalid)
 		_, err := s.PutIf(ctx, k, []byte("x"), 0)
-		wantKind(t, fmt.Sprintf("PutIf(%q)", short), err, hosting.Invalid)
+		wantKind(t, fmt.Sprintf("PutIf(%q)", short), err, kind.Invalid)
 		_, _, err = s.Get(ctx, k)
-		wantKind(t, fmt.Sprintf("Get(%q)", short), err, hosting.Invalid)
+		wantKind(t, fmt.Sprintf("Get(%q)", short), err, kind.Invalid)
 		_, err = s.Open(ctx, k, 0)
-		wantKind(t, fmt.Sprintf("Open(%q)", short), err, hosting.Invalid)
-		wantKind(t, fmt.Sprintf("Delete(%q)", short), s.Delete(ctx, k), hosting.Invalid)
+		wantKind(t, fmt.Sprintf("Open(%q)", short), err, kind.Invalid)
+		wantKind(t, fmt.Sprintf("Delete(%q)", short), s.Delete(ctx, k), kind.Invalid)
 	}
 	if got := list(t, s, ""); len(got) != 0 {
 		t.Fatalf("invalid keys left objects: %v", got)
@@ -531,7 +569,7 @@ func testInvalidKeys(t *testing.T, s hosting.Store) {
 }
 
 // Many writers race with the same generation: exactly one wins each round.
-func testConcurrentPutIf(t *testing.T, s hosting.Store) {
+func testConcurrentPutIf(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const writers, rounds = 12, 5
 	gen := int64(0)
@@ -553,8 +591,8 @@ func testConcurrentPutIf(t *testing.T, s hosting.Store) {
 				case err == nil:
 					winners = append(winners, w)
 					newGen = g
-				case hosting.KindOf(err) != hosting.Conflict:
-					t.Errorf("round %d writer %d: %v (kind %v)", round, w, err, hosting.KindOf(err))
+				case kind.Of(err) != kind.Conflict:
+					t.Errorf("round %d writer %d: %v (kind %v)", round, w, err, kind.Of(err))
 				}
 			})
 		}
@@ -573,7 +611,7 @@ func testConcurrentPutIf(t *testing.T, s hosting.Store) {
 }
 
 // Read-modify-write loops with retries lose no update.
-func testConcurrentIncrement(t *testing.T, s hosting.Store) {
+func testConcurrentIncrement(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const workers, each = 6, 8
 	var wg sync.WaitGroup
@@ -588,7 +626,7 @@ func testConcurrentIncrement(t *testing.T, s hosting.Store) {
 					data, gen, err := s.Get(ctx, "counter")
 					n := 0
 					switch {
-					case hosting.KindOf(err) == hosting.NotFound:
+					case kind.Of(err) == kind.NotFound:
 						gen = 0
 					case err != nil:
 						t.Errorf("Get: %v", err)
@@ -603,7 +641,7 @@ func testConcurrentIncrement(t *testing.T, s hosting.Store) {
 					if err == nil {
 						break
 					}
-					if hosting.KindOf(err) != hosting.Conflict {
+					if kind.Of(err) != kind.Conflict {
 						t.Errorf("PutIf: %v", err)
 						return
 					}
@@ -622,7 +660,7 @@ func testConcurrentIncrement(t *testing.T, s hosting.Store) {
 // default chunk size of GCS uploads. With -short it writes 3 MiB.
 const LargeSize = 20 << 20
 
-func testLarge(t *testing.T, s hosting.Store) {
+func testLarge(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	size := LargeSize
 	if testing.Short() {
@@ -644,7 +682,7 @@ func testLarge(t *testing.T, s hosting.Store) {
 		t.Fatalf("PutIf large: %v", err)
 	}
 	_, err = s.PutIf(ctx, "raw/big2", data, g+1)
-	wantKind(t, "PutIf large with a wrong generation", err, hosting.Conflict)
+	wantKind(t, "PutIf large with a wrong generation", err, kind.Conflict)
 	if _, err := s.PutIf(ctx, "raw/big2", []byte("small"), g); err != nil {
 		t.Fatalf("PutIf small over large: %v", err)
 	}
@@ -652,7 +690,7 @@ func testLarge(t *testing.T, s hosting.Store) {
 	wantData(t, "Get after PutIf", got, []byte("small"))
 }
 
-func testContextCancelled(t *testing.T, s hosting.Store) {
+func testContextCancelled(t *testing.T, s store.Store) {
 	bg := context.Background()
 	put(t, s, "exists", []byte("x"))
 	ctx, cancel := context.WithCancel(bg)
@@ -688,7 +726,7 @@ func testContextCancelled(t *testing.T, s hosting.Store) {
 	// buffered after its context is cancelled, so that is not asserted.)
 }
 
-func testPing(t *testing.T, s hosting.Store) {
+func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(context.Background()); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}

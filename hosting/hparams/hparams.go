@@ -1,13 +1,19 @@
-package hosting
+// Package hparams reads what a board's runs log about hyperparameters (the
+// TensorBoard hparams plugin's metadata, decoded by hand) into one Table:
+// sessions with their hyperparameter values and metric values, and the
+// experiment's columns. The native /hparams answer and TensorBoard's
+// hparams routes are views of it.
+package hparams
 
 import (
 	"fmt"
 	"math"
-	"net/http"
 	"sort"
 	"strings"
 
-	"github.com/gin-gonic/gin"
+	"tbhost/hosting/engine"
+	"tbhost/hosting/web"
+
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -28,18 +34,18 @@ import (
 //	google.protobuf.Value {1 null, 2 number, 3 string, 4 bool, 5 struct, 6 list}
 //	google.protobuf.ListValue {1 values}
 
-// hpExperiment is a decoded Experiment.
-type hpExperiment struct {
-	Name        string         `json:"name,omitempty"`
-	Description string         `json:"description,omitempty"`
-	User        string         `json:"user,omitempty"`
-	TimeCreated *Float         `json:"time_created,omitempty"`
-	HParams     []hpParamInfo  `json:"hparams"`
-	Metrics     []hpMetricInfo `json:"metrics"`
+// Experiment is a decoded Experiment.
+type Experiment struct {
+	Name        string       `json:"name,omitempty"`
+	Description string       `json:"description,omitempty"`
+	User        string       `json:"user,omitempty"`
+	TimeCreated *web.Float   `json:"time_created,omitempty"`
+	HParams     []ParamInfo  `json:"hparams"`
+	Metrics     []MetricInfo `json:"metrics"`
 }
 
-// hpParamInfo describes one hyperparameter of an experiment.
-type hpParamInfo struct {
+// ParamInfo describes one hyperparameter of an experiment.
+type ParamInfo struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name,omitempty"`
 	Description string `json:"description,omitempty"`
@@ -48,30 +54,30 @@ type hpParamInfo struct {
 	// Values is the discrete domain, if any.
 	Values []any `json:"values,omitempty"`
 	// Min and Max are the interval domain, if any.
-	Min *Float `json:"min,omitempty"`
-	Max *Float `json:"max,omitempty"`
+	Min *web.Float `json:"min,omitempty"`
+	Max *web.Float `json:"max,omitempty"`
 }
 
-// hpMetricInfo describes one metric of an experiment.
-type hpMetricInfo struct {
+// MetricInfo describes one metric of an experiment.
+type MetricInfo struct {
 	Group       string `json:"group,omitempty"`
 	Tag         string `json:"tag"`
 	DisplayName string `json:"display_name,omitempty"`
 	Description string `json:"description,omitempty"`
 }
 
-// key is the metric's column name: its tag, under its group (a sub-run of
+// Key is the metric's column name: its tag, under its group (a sub-run of
 // the session's run) when it has one.
-func (m hpMetricInfo) key() string {
+func (m MetricInfo) Key() string {
 	if m.Group == "" {
 		return m.Tag
 	}
 	return m.Group + "/" + m.Tag
 }
 
-// hpSession is what one run's hparams metadata says.
-type hpSession struct {
-	experiment *hpExperiment
+// session is what one run's hparams metadata says.
+type session struct {
+	experiment *Experiment
 	started    bool
 	hparams    map[string]any
 	group      string
@@ -136,7 +142,7 @@ func pbValue(b []byte) (any, error) {
 		case 1:
 			out = nil
 		case 2:
-			out = Float(pbDouble(typ, x))
+			out = web.Float(pbDouble(typ, x))
 		case 3:
 			out = string(v)
 		case 4:
@@ -171,8 +177,8 @@ func pbList(b []byte) ([]any, error) {
 	return out, err
 }
 
-func decodeExperiment(b []byte) (*hpExperiment, error) {
-	e := &hpExperiment{HParams: []hpParamInfo{}, Metrics: []hpMetricInfo{}}
+func decodeExperiment(b []byte) (*Experiment, error) {
+	e := &Experiment{HParams: []ParamInfo{}, Metrics: []MetricInfo{}}
 	err := pbFields(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch num {
 		case 6:
@@ -182,10 +188,10 @@ func decodeExperiment(b []byte) (*hpExperiment, error) {
 		case 2:
 			e.User = string(v)
 		case 3:
-			t := Float(pbDouble(typ, x))
+			t := web.Float(pbDouble(typ, x))
 			e.TimeCreated = &t
 		case 4:
-			var hp hpParamInfo
+			var hp ParamInfo
 			err := pbFields(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 				switch num {
 				case 1:
@@ -203,13 +209,13 @@ func decodeExperiment(b []byte) (*hpExperiment, error) {
 					}
 					hp.Values = vals
 				case 6:
-					var lo, hi Float
+					var lo, hi web.Float
 					err := pbFields(v, func(num protowire.Number, typ protowire.Type, _ []byte, x uint64) error {
 						switch num {
 						case 1:
-							lo = Float(pbDouble(typ, x))
+							lo = web.Float(pbDouble(typ, x))
 						case 2:
-							hi = Float(pbDouble(typ, x))
+							hi = web.Float(pbDouble(typ, x))
 						}
 						return nil
 					})
@@ -225,7 +231,7 @@ func decodeExperiment(b []byte) (*hpExperiment, error) {
 			}
 			e.HParams = append(e.HParams, hp)
 		case 5:
-			var m hpMetricInfo
+			var m MetricInfo
 			err := pbFields(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 				switch num {
 				case 1:
@@ -259,7 +265,7 @@ func decodeExperiment(b []byte) (*hpExperiment, error) {
 
 // decodeHParamsMeta merges one serialized SummaryMetadata of the hparams
 // plugin into ses.
-func decodeHParamsMeta(meta []byte, ses *hpSession) error {
+func decodeHParamsMeta(meta []byte, ses *session) error {
 	var content []byte
 	err := pbFields(meta, func(num protowire.Number, _ protowire.Type, v []byte, _ uint64) error {
 		if num == 1 { // plugin_data
@@ -332,57 +338,57 @@ func decodeHParamsMeta(meta []byte, ses *hpSession) error {
 	})
 }
 
-// HParamsRun is one session (run) in GET /hparams.
-type HParamsRun struct {
-	HParams   map[string]any   `json:"hparams"`
-	Metrics   map[string]Float `json:"metrics"`
-	Group     string           `json:"group,omitempty"`
-	Status    string           `json:"status"`
-	ModelURI  string           `json:"model_uri,omitempty"`
-	StartTime *Float           `json:"start_time,omitempty"`
-	EndTime   *Float           `json:"end_time,omitempty"`
+// SessionInfo is one session (run) in GET /hparams.
+type SessionInfo struct {
+	HParams   map[string]any       `json:"hparams"`
+	Metrics   map[string]web.Float `json:"metrics"`
+	Group     string               `json:"group,omitempty"`
+	Status    string               `json:"status"`
+	ModelURI  string               `json:"model_uri,omitempty"`
+	StartTime *web.Float           `json:"start_time,omitempty"`
+	EndTime   *web.Float           `json:"end_time,omitempty"`
 }
 
-// HParamsColumns names the table's columns, the experiment's order first.
-type HParamsColumns struct {
+// Columns names the table's columns, the experiment's order first.
+type Columns struct {
 	HParams []string `json:"hparams"`
 	Metrics []string `json:"metrics"`
 }
 
-// hpEval is a metric's value in one session: the series' last finite value.
-type hpEval struct {
+// Eval is a metric's value in one session: the series' last finite value.
+type Eval struct {
 	Value float64
 	Step  int64
 	Wall  float64
 }
 
 // lastScalar returns the last finite value of a scalar series.
-func lastScalar(r *runState, tag string) (hpEval, bool) {
-	for _, t := range r.s.Tags() {
+func lastScalar(r *engine.Run, tag string) (Eval, bool) {
+	for _, t := range r.Samples().Tags() {
 		if t.Tag == tag {
 			if t.Stats == nil || t.Stats.Count == 0 {
-				return hpEval{}, false
+				return Eval{}, false
 			}
-			return hpEval{Value: t.Stats.Last, Step: t.Stats.LastStep, Wall: t.LastWall}, true
+			return Eval{Value: t.Stats.Last, Step: t.Stats.LastStep, Wall: t.LastWall}, true
 		}
 	}
-	return hpEval{}, false
+	return Eval{}, false
 }
 
 // experimentFor finds the experiment a session belongs to: its own run's,
 // else that of the nearest ancestor run, else the first on the board.
-func experimentFor(run string, sessions map[string]*hpSession, order []string) *hpExperiment {
+func experimentFor(run string, sessions map[string]*session, order []string) *Experiment {
 	for p := run; ; {
 		if s := sessions[p]; s != nil && s.experiment != nil {
 			return s.experiment
 		}
-		if p == rootRunName {
+		if p == engine.RootRun {
 			break
 		}
 		if i := strings.LastIndexByte(p, '/'); i >= 0 {
 			p = p[:i]
 		} else {
-			p = rootRunName
+			p = engine.RootRun
 		}
 	}
 	for _, name := range order {
@@ -393,49 +399,49 @@ func experimentFor(run string, sessions map[string]*hpSession, order []string) *
 	return nil
 }
 
-// hpRow is one session (a run with session_start_info) of a board.
-type hpRow struct {
+// Row is one session (a run with session_start_info) of a board.
+type Row struct {
 	Run   string
-	Row   HParamsRun
-	Evals map[string]hpEval // by metric column
+	Row   SessionInfo
+	Evals map[string]Eval // by metric column
 }
 
-// hpTable is what a board's runs say about hyperparameters: the native
+// Table is what a board's runs say about hyperparameters: the native
 // /hparams answer and the TensorBoard hparams routes are views of it.
-type hpTable struct {
-	Experiment *hpExperiment // the first run's experiment, if any
-	Rows       []hpRow       // in run order
-	Columns    HParamsColumns
+type Table struct {
+	Experiment *Experiment // the first run's experiment, if any
+	Rows       []Row       // in run order
+	Columns    Columns
 	// Metrics describes each metric column.
-	Metrics map[string]hpMetricInfo
+	Metrics map[string]MetricInfo
 }
 
-// hparamsTable reads the hparams metadata of a board's runs.
-func hparamsTable(runs []*runState) (*hpTable, error) {
-	byName := make(map[string]*runState, len(runs))
-	sessions := map[string]*hpSession{}
+// Read reads the hparams metadata of a board's runs, sorted by name.
+func Read(runs []*engine.Run) (*Table, error) {
+	byName := make(map[string]*engine.Run, len(runs))
+	sessions := map[string]*session{}
 	var order []string
 	for _, r := range runs {
-		byName[r.d.Run] = r
-		if len(r.d.Hparams) == 0 {
+		byName[r.Name()] = r
+		if len(r.Digest().Hparams) == 0 {
 			continue
 		}
-		tags := make([]string, 0, len(r.d.Hparams))
-		for t := range r.d.Hparams {
+		tags := make([]string, 0, len(r.Digest().Hparams))
+		for t := range r.Digest().Hparams {
 			tags = append(tags, t)
 		}
 		sort.Strings(tags)
-		ses := &hpSession{}
+		ses := &session{}
 		for _, t := range tags {
-			if err := decodeHParamsMeta(r.d.Hparams[t], ses); err != nil {
-				return nil, fmt.Errorf("decode hparams metadata %q of run %q: %w", t, r.d.Run, err)
+			if err := decodeHParamsMeta(r.Digest().Hparams[t], ses); err != nil {
+				return nil, fmt.Errorf("decode hparams metadata %q of run %q: %w", t, r.Name(), err)
 			}
 		}
-		sessions[r.d.Run] = ses
-		order = append(order, r.d.Run)
+		sessions[r.Name()] = ses
+		order = append(order, r.Name())
 	}
 
-	t := &hpTable{Metrics: map[string]hpMetricInfo{}}
+	t := &Table{Metrics: map[string]MetricInfo{}}
 	var hpCols, metricCols columnSet
 	for _, name := range order {
 		if e := sessions[name].experiment; e != nil {
@@ -446,9 +452,9 @@ func hparamsTable(runs []*runState) (*hpTable, error) {
 				hpCols.add(hp.Name)
 			}
 			for _, m := range e.Metrics {
-				metricCols.add(m.key())
-				if _, ok := t.Metrics[m.key()]; !ok {
-					t.Metrics[m.key()] = m
+				metricCols.add(m.Key())
+				if _, ok := t.Metrics[m.Key()]; !ok {
+					t.Metrics[m.Key()] = m
 				}
 			}
 		}
@@ -459,32 +465,32 @@ func hparamsTable(runs []*runState) (*hpTable, error) {
 		if !ses.started {
 			continue // an experiment alone: it names columns, it is no row
 		}
-		row := HParamsRun{HParams: ses.hparams, Metrics: map[string]Float{}, Group: ses.group, ModelURI: ses.modelURI, Status: hpStatuses[0]}
+		row := SessionInfo{HParams: ses.hparams, Metrics: map[string]web.Float{}, Group: ses.group, ModelURI: ses.modelURI, Status: hpStatuses[0]}
 		if ses.ended {
 			row.Status = hpStatuses[ses.status]
 			if row.Status == "" {
 				row.Status = fmt.Sprintf("status_%d", ses.status)
 			}
 			if ses.endTime != 0 {
-				t := Float(ses.endTime)
+				t := web.Float(ses.endTime)
 				row.EndTime = &t
 			}
 		}
 		if ses.startTime != 0 {
-			t := Float(ses.startTime)
+			t := web.Float(ses.startTime)
 			row.StartTime = &t
 		}
 		for k := range ses.hparams {
 			extraHP.add(k)
 		}
-		evals := map[string]hpEval{}
+		evals := map[string]Eval{}
 		r := byName[name]
 		if e := experimentFor(name, sessions, order); e != nil && len(e.Metrics) > 0 {
 			for _, m := range e.Metrics {
 				src := r
 				if m.Group != "" {
 					src = byName[name+"/"+m.Group]
-					if name == rootRunName {
+					if name == engine.RootRun {
 						src = byName[m.Group]
 					}
 				}
@@ -492,50 +498,29 @@ func hparamsTable(runs []*runState) (*hpTable, error) {
 					continue
 				}
 				if v, ok := lastScalar(src, m.Tag); ok {
-					evals[m.key()] = v
+					evals[m.Key()] = v
 				}
 			}
 		} else {
-			for _, ti := range r.s.Tags() {
+			for _, ti := range r.Samples().Tags() {
 				if ti.Stats != nil && ti.Stats.Count > 0 {
-					evals[ti.Tag] = hpEval{Value: ti.Stats.Last, Step: ti.Stats.LastStep, Wall: ti.LastWall}
+					evals[ti.Tag] = Eval{Value: ti.Stats.Last, Step: ti.Stats.LastStep, Wall: ti.LastWall}
 					extraMetrics.add(ti.Tag)
 					if _, ok := t.Metrics[ti.Tag]; !ok {
-						t.Metrics[ti.Tag] = hpMetricInfo{Tag: ti.Tag}
+						t.Metrics[ti.Tag] = MetricInfo{Tag: ti.Tag}
 					}
 				}
 			}
 		}
 		for k, v := range evals {
-			row.Metrics[k] = Float(v.Value)
+			row.Metrics[k] = web.Float(v.Value)
 		}
-		t.Rows = append(t.Rows, hpRow{Run: name, Row: row, Evals: evals})
+		t.Rows = append(t.Rows, Row{Run: name, Row: row, Evals: evals})
 	}
 	hpCols.merge(extraHP)
 	metricCols.merge(extraMetrics)
-	t.Columns = HParamsColumns{HParams: hpCols.list(), Metrics: metricCols.list()}
+	t.Columns = Columns{HParams: hpCols.list(), Metrics: metricCols.list()}
 	return t, nil
-}
-
-func (s *Server) getHParams(c *gin.Context) error {
-	_, runs, done, err := s.readableRuns(c)
-	if err != nil || done {
-		return err
-	}
-	t, err := hparamsTable(runs)
-	if err != nil {
-		return err
-	}
-	out := make(map[string]HParamsRun, len(t.Rows))
-	for _, r := range t.Rows {
-		out[r.Run] = r.Row
-	}
-	ans := gin.H{"runs": out, "columns": t.Columns}
-	if t.Experiment != nil {
-		ans["experiment"] = t.Experiment
-	}
-	c.JSON(http.StatusOK, ans)
-	return nil
 }
 
 // columnSet is an ordered set of column names.

@@ -6,12 +6,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"tbhost/hosting"
 	"tbhost/hosting/hostingpb"
+	"tbhost/hosting/store"
 )
 
 // Digests returns the run digests (checkpoints) a board has in the store.
-func Digests(t testing.TB, st hosting.Store, board string) []*hostingpb.Digest {
+func Digests(t testing.TB, st store.Store, board string) []*hostingpb.Digest {
 	t.Helper()
 	ctx := context.Background()
 	objs, err := st.List(ctx, "boards/"+board+"/digest/", "")
@@ -35,7 +35,7 @@ func Digests(t testing.TB, st hosting.Store, board string) []*hostingpb.Digest {
 
 // Checkpointed sums the raw bytes a board's stored digests count as
 // parsed: the bytes a server loading the board does not replay.
-func Checkpointed(t testing.TB, st hosting.Store, board string) int64 {
+func Checkpointed(t testing.TB, st store.Store, board string) int64 {
 	t.Helper()
 	var n int64
 	for _, d := range Digests(t, st, board) {

@@ -1,4 +1,4 @@
-package hosting
+package engine
 
 import (
 	"cmp"
@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"tbhost/hosting/hostingpb"
+	"tbhost/hosting/kind"
 	"tbhost/sampler"
 )
 
@@ -36,7 +37,7 @@ import (
 // only this server writes; on a shared one, FlushInterval or the cache TTL
 // (the longer), as readers here see the writer's state, not another
 // server's appends to the run.
-func (s *Server) writerIdle() time.Duration {
+func (s *Engine) writerIdle() time.Duration {
 	if s.cfg.CacheTTL > time.Hour {
 		return 30 * time.Second
 	}
@@ -44,7 +45,7 @@ func (s *Server) writerIdle() time.Duration {
 }
 
 // runWriter is the state of a run this server appends to. Appends, flushes
-// and retirement hold the run's stripe lock (Server.runLock); mu guards
+// and retirement hold the run's run lock (Server.runLock); mu guards
 // the state against readers taking a snapshot. mu is a leaf lock.
 type runWriter struct {
 	id, run, key string
@@ -59,19 +60,19 @@ type runWriter struct {
 	// copies them before it changes them.
 	shared bool
 
-	pub       atomic.Pointer[runState] // the last snapshot given to readers
-	pubFresh  atomic.Bool              // pub holds every append; set under mu
-	appending atomic.Bool              // an append holds mu
-	closed    atomic.Bool              // dropped: readers must load the run elsewhere
-	size      atomic.Int64             // bytes of the state, as of the last append
-	used      atomic.Int64             // time of the last append, Unix ns
-	held      atomic.Int64             // raw bytes of all files (digestBytes(d))
+	pub       atomic.Pointer[Run] // the last snapshot given to readers
+	pubFresh  atomic.Bool         // pub holds every append; set under mu
+	appending atomic.Bool         // an append holds mu
+	closed    atomic.Bool         // dropped: readers must load the run elsewhere
+	size      atomic.Int64        // bytes of the state, as of the last append
+	used      atomic.Int64        // time of the last append, Unix ns
+	held      atomic.Int64        // raw bytes of all files (digestBytes(d))
 
-	timer *time.Timer // flushes and retires; set under the stripe lock
+	timer *time.Timer // flushes and retires; set under the run lock
 }
 
 // writerOf returns the run's writer on this server, if any.
-func (s *Server) writerOf(key string) *runWriter {
+func (s *Engine) writerOf(key string) *runWriter {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	return s.writers[key]
@@ -79,12 +80,12 @@ func (s *Server) writerOf(key string) *runWriter {
 
 // openWriter returns the run's writer, making one from the cached or
 // stored state (or, when fresh, from the store only). The caller holds
-// the run's stripe lock.
-func (s *Server) openWriter(ctx context.Context, id, run, key string, fresh bool) (*runWriter, error) {
+// the run's run lock.
+func (s *Engine) openWriter(ctx context.Context, id, run, key string, fresh bool) (*runWriter, error) {
 	if w := s.writerOf(key); w != nil && !fresh {
 		return w, nil
 	}
-	var st *runState
+	var st *Run
 	var err error
 	if fresh {
 		st, err = s.readRun(ctx, key)
@@ -104,7 +105,7 @@ func (s *Server) openWriter(ctx context.Context, id, run, key string, fresh bool
 	w.pubFresh.Store(true)
 	w.held.Store(digestBytes(d))
 	if st.replayed > 0 {
-		w.dirty, w.dirtySince = st.replayed, time.Now() // checkpoint what was replayed
+		w.dirty, w.dirtySince = st.replayed, s.now() // checkpoint what was replayed
 	}
 	s.wmu.Lock()
 	old := s.writers[key]
@@ -117,7 +118,7 @@ func (s *Server) openWriter(ctx context.Context, id, run, key string, fresh bool
 	return w, nil
 }
 
-// close marks w dropped. The caller holds the stripe lock or owns w.
+// close marks w dropped. The caller holds the run lock or owns w.
 func (w *runWriter) close() {
 	w.closed.Store(true)
 	if w.timer != nil {
@@ -127,7 +128,7 @@ func (w *runWriter) close() {
 
 // dropWriter forgets w, whose state may hold bytes the store lacks; the
 // next reader or append loads the run from the store.
-func (s *Server) dropWriter(w *runWriter) {
+func (s *Engine) dropWriter(w *runWriter) {
 	s.wmu.Lock()
 	if s.writers[w.key] == w {
 		delete(s.writers, w.key)
@@ -138,8 +139,8 @@ func (s *Server) dropWriter(w *runWriter) {
 }
 
 // dropWriters forgets the writers of a deleted board. The caller holds no
-// stripe lock.
-func (s *Server) dropWriters(id string) {
+// run lock.
+func (s *Engine) dropWriters(id string) {
 	s.wmu.Lock()
 	var ws []*runWriter
 	for _, w := range s.writers {
@@ -149,10 +150,9 @@ func (s *Server) dropWriters(id string) {
 	}
 	s.wmu.Unlock()
 	for _, w := range ws {
-		mu := s.runLock(w.key)
-		mu.Lock()
+		unlock := s.runs.lock(w.key)
 		s.dropWriter(w)
-		mu.Unlock()
+		unlock()
 	}
 }
 
@@ -166,7 +166,7 @@ func (s *Server) dropWriters(id string) {
 // another reader or a checkpoint holding mu waits for it unless the last
 // snapshot is current (a run missing from one answer stays missing from a
 // page that has no reason to ask again).
-func (w *runWriter) snapshot(now time.Time) *runState {
+func (w *runWriter) snapshot(now time.Time) *Run {
 	if !w.mu.TryLock() {
 		fresh, appending := w.pubFresh.Load(), w.appending.Load() // before pub: it only moves on
 		if p := w.pub.Load(); p != nil && !w.closed.Load() && (fresh || (appending && p.gen != 0)) {
@@ -213,8 +213,8 @@ func (w *runWriter) encode() ([]byte, error) {
 // flush writes the writer's checkpoint if it has appends the stored one
 // lacks. When another server wrote the digest meanwhile, the writer takes
 // the stored state (whose replay holds this server's appends, as their raw
-// parts are stored) and writes that. The caller holds the stripe lock.
-func (s *Server) flush(ctx context.Context, w *runWriter) error {
+// parts are stored) and writes that. The caller holds the run lock.
+func (s *Engine) flush(ctx context.Context, w *runWriter) error {
 	for attempt := 0; ; attempt++ {
 		w.mu.Lock()
 		if w.closed.Load() || (w.dirty == 0 && w.gen != 0) {
@@ -245,12 +245,12 @@ func (s *Server) flush(ctx context.Context, w *runWriter) error {
 			w.mu.Unlock()
 			return nil
 		}
-		if KindOf(err) != Conflict {
+		if kind.Of(err) != kind.Conflict {
 			s.storeError("put")
 			return fmt.Errorf("write digest of run %q: %w", w.run, err)
 		}
 		if attempt == maxConflictRetries {
-			return Errorf(Unavailable, "run %q is being written by another server at the same time; retry", w.run)
+			return kind.Errorf(kind.Unavailable, "run %q is being written by another server at the same time; retry", w.run)
 		}
 		st, err := s.readRun(ctx, w.key)
 		if err != nil {
@@ -258,7 +258,7 @@ func (s *Server) flush(ctx context.Context, w *runWriter) error {
 		}
 		if st.gen == 0 {
 			s.dropWriter(w) // the run was deleted
-			return Errorf(NotFound, "run %q was deleted while it was written", w.run)
+			return kind.Errorf(kind.NotFound, "run %q was deleted while it was written", w.run)
 		}
 		d := proto.CloneOf(st.d)
 		if d.Files == nil {
@@ -275,10 +275,10 @@ func (s *Server) flush(ctx context.Context, w *runWriter) error {
 }
 
 // afterAppend writes the checkpoint when it is due and arms the writer's
-// timer. The caller holds the stripe lock.
-func (s *Server) afterAppend(ctx context.Context, w *runWriter, mustFlush bool) error {
+// timer. The caller holds the run lock.
+func (s *Engine) afterAppend(ctx context.Context, w *runWriter, mustFlush bool) error {
 	w.mu.Lock()
-	due := mustFlush || w.gen == 0 || w.dirty >= s.cfg.FlushBytes || time.Since(w.dirtySince) >= s.cfg.FlushInterval
+	due := mustFlush || w.gen == 0 || w.dirty >= s.cfg.FlushBytes || s.now().Sub(w.dirtySince) >= s.cfg.FlushInterval
 	w.mu.Unlock()
 	if due {
 		if err := s.flush(ctx, w); err != nil {
@@ -295,8 +295,8 @@ func (s *Server) afterAppend(ctx context.Context, w *runWriter, mustFlush bool) 
 	return nil
 }
 
-// arm (re)starts the writer's timer. The caller holds the stripe lock.
-func (s *Server) arm(w *runWriter, d time.Duration) {
+// arm (re)starts the writer's timer. The caller holds the run lock.
+func (s *Engine) arm(w *runWriter, d time.Duration) {
 	if w.timer == nil {
 		w.timer = time.AfterFunc(d, func() { s.tick(w) })
 		return
@@ -306,10 +306,9 @@ func (s *Server) arm(w *runWriter, d time.Duration) {
 
 // tick flushes a writer whose checkpoint is due, and retires one that has
 // been idle for writerIdle.
-func (s *Server) tick(w *runWriter) {
-	mu := s.runLock(w.key)
-	mu.Lock()
-	defer mu.Unlock()
+func (s *Engine) tick(w *runWriter) {
+	unlock := s.runs.lock(w.key)
+	defer unlock()
 	if w.closed.Load() {
 		return
 	}
@@ -317,7 +316,7 @@ func (s *Server) tick(w *runWriter) {
 	dirty, since := w.dirty, w.dirtySince
 	w.mu.Unlock()
 	if dirty > 0 {
-		if wait := s.cfg.FlushInterval - time.Since(since); wait > 0 {
+		if wait := s.cfg.FlushInterval - s.now().Sub(since); wait > 0 {
 			s.arm(w, wait)
 			return
 		}
@@ -330,7 +329,7 @@ func (s *Server) tick(w *runWriter) {
 			return
 		}
 	}
-	if wait := s.writerIdle() - time.Since(time.Unix(0, w.used.Load())); wait > 0 {
+	if wait := s.writerIdle() - s.now().Sub(time.Unix(0, w.used.Load())); wait > 0 {
 		s.arm(w, wait)
 		return
 	}
@@ -338,8 +337,8 @@ func (s *Server) tick(w *runWriter) {
 }
 
 // retire hands a clean writer's state to the cache and forgets the writer.
-// The caller holds the stripe lock.
-func (s *Server) retire(w *runWriter) {
+// The caller holds the run lock.
+func (s *Engine) retire(w *runWriter) {
 	w.mu.Lock()
 	if !w.pubFresh.Load() && !w.closed.Load() {
 		w.pub.Store(newRunState(w.key, w.gen, w.d, w.s, s.now()))
@@ -362,7 +361,7 @@ func (s *Server) retire(w *runWriter) {
 // server stays usable. Call it at shutdown, after the HTTP server has
 // stopped taking requests. A checkpoint it cannot write loses nothing (the
 // raw parts are stored): the next load of the run replays them.
-func (s *Server) Flush(ctx context.Context) error {
+func (s *Engine) Flush(ctx context.Context) error {
 	s.wmu.Lock()
 	ws := make([]*runWriter, 0, len(s.writers))
 	for _, w := range s.writers {
@@ -371,13 +370,12 @@ func (s *Server) Flush(ctx context.Context) error {
 	s.wmu.Unlock()
 	var first error
 	for _, w := range ws {
-		mu := s.runLock(w.key)
-		mu.Lock()
+		unlock := s.runs.lock(w.key)
 		if err := s.flush(ctx, w); err != nil && first == nil {
 			first = err
 		}
 		s.retire(w)
-		mu.Unlock()
+		unlock()
 	}
 	return first
 }
@@ -386,8 +384,8 @@ func (s *Server) Flush(ctx context.Context) error {
 // while the writers' states hold more than Config.CacheBytes, so that a
 // board of many big runs uploaded at once stays within memory: their
 // states move to the cache, which evicts. One trim runs at a time; the
-// caller holds no stripe lock.
-func (s *Server) trimWriters() {
+// caller holds no run lock.
+func (s *Engine) trimWriters() {
 	if !s.trimming.CompareAndSwap(false, true) {
 		return
 	}
@@ -408,8 +406,7 @@ func (s *Server) trimWriters() {
 		if total <= s.cfg.CacheBytes {
 			return
 		}
-		mu := s.runLock(w.key)
-		mu.Lock()
+		unlock := s.runs.lock(w.key)
 		if !w.closed.Load() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			err := s.flush(ctx, w)
@@ -421,7 +418,7 @@ func (s *Server) trimWriters() {
 				total -= w.size.Load()
 			}
 		}
-		mu.Unlock()
+		unlock()
 	}
 }
 
@@ -432,7 +429,7 @@ type WriterStats struct {
 }
 
 // WriterStats reports the writers' count and the bytes of their states.
-func (s *Server) WriterStats() WriterStats {
+func (s *Engine) WriterStats() WriterStats {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	st := WriterStats{Writers: len(s.writers)}

@@ -1,24 +1,22 @@
-package hosting
+package engine
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"maps"
-	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"tbhost/hosting/hostingpb"
+	"tbhost/hosting/kind"
 	"tbhost/sampler"
 	"tbhost/tfevents"
 )
@@ -41,92 +39,48 @@ type AppendResult struct {
 	Warnings   []string `json:"warnings"`
 }
 
-// bodies recycles upload request bodies: at megabytes each, allocating
-// (and zeroing) one per request costs more than parsing it. Nothing keeps
-// a body past its request: Store.Put does not retain data, and the parser
-// copies what it keeps.
-var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func (s *Server) appendFile(c *gin.Context) error {
-	b, err := s.writableBoard(c)
-	if err != nil {
-		return err
-	}
-	run, err := CleanRun(c.Query("run"))
-	if err != nil {
-		return err
-	}
-	file, err := CleanFile(c.Query("file"))
-	if err != nil {
-		return err
-	}
-	offset, err := queryInt(c, "offset", 0)
-	if err != nil {
-		return err
-	}
-	if offset < 0 {
-		return Errorf(Invalid, "offset %d is negative", offset)
-	}
-	if c.Request.ContentLength > s.cfg.MaxRequestBytes {
-		return Errorf(TooLarge, "the request body is %d bytes; this server takes at most %d per request: send the file in pieces", c.Request.ContentLength, s.cfg.MaxRequestBytes)
-	}
-	body := bodies.Get().(*bytes.Buffer)
-	defer func() {
-		if body.Cap() <= 2*int(s.cfg.MaxRequestBytes) {
-			body.Reset()
-			bodies.Put(body)
-		}
-	}()
-	if n := c.Request.ContentLength; n > 0 {
-		body.Grow(int(n) + bytes.MinRead)
-	}
-	if _, err := body.ReadFrom(io.LimitReader(c.Request.Body, s.cfg.MaxRequestBytes+1)); err != nil {
-		return Errorf(Invalid, "read request body: %w", err)
-	}
-	data := body.Bytes()
-	if int64(len(data)) > s.cfg.MaxRequestBytes {
-		return Errorf(TooLarge, "the request body is over %d bytes, the most this server takes per request: send the file in pieces", s.cfg.MaxRequestBytes)
-	}
-	res, err := s.Append(c.Request.Context(), b.ID, run, file, offset, data)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, res)
-	return nil
-}
-
-// runLock returns the stripe lock of the run whose digest is at key: one
-// append, checkpoint or retirement at a time per run.
-func (s *Server) runLock(key string) *sync.Mutex {
-	h := fnv.New32a()
-	io.WriteString(h, key)
-	return &s.locks[h.Sum32()%uint32(len(s.locks))]
-}
-
 // Append stores data as the bytes of (run, file) from offset on and parses
 // them into the run's state; the run's checkpoint is written when due
 // (see writer.go). Bytes the server already holds are skipped; a gap is a
 // Conflict carrying the offset the server expects.
-func (s *Server) Append(ctx context.Context, id, run, file string, offset int64, data []byte) (*AppendResult, error) {
+func (s *Engine) Append(ctx context.Context, id, run, file string, offset int64, data []byte) (*AppendResult, error) {
+	run, err := CleanRun(run)
+	if err != nil {
+		return nil, err
+	}
+	if file, err = CleanFile(file); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, kind.Errorf(kind.Invalid, "offset %d is negative", offset)
+	}
+	if !s.gates.enter(id) {
+		return nil, kind.Errorf(kind.NotFound, "board %s not found", id)
+	}
+	defer s.gates.leave(id)
+	// The board may have been deleted since the request was authorised
+	// (its body may have taken minutes to arrive).
+	if _, err := s.Board(ctx, id); err != nil {
+		return nil, err
+	}
 	key := digestKey(id, run)
-	mu := s.runLock(key)
-	mu.Lock()
+	unlock := s.runs.lock(key)
 	res, err := s.appendLocked(ctx, id, run, key, file, offset, data)
-	mu.Unlock()
+	unlock()
 	if err == nil {
-		s.trimWriters() // with no stripe lock held
+		s.trimWriters() // with no run lock held
 	}
 	return res, err
 }
 
-func (s *Server) appendLocked(ctx context.Context, id, run, key, file string, offset int64, data []byte) (*AppendResult, error) {
+func (s *Engine) appendLocked(ctx context.Context, id, run, key, file string, offset int64, data []byte) (*AppendResult, error) {
 	for attempt := 0; ; attempt++ {
 		w, err := s.openWriter(ctx, id, run, key, attempt > 0)
 		if err != nil {
 			return nil, err
 		}
 		res, err := s.appendTo(ctx, w, file, offset, data)
-		if KindOf(err) == Conflict && attempt == 0 {
+		if kind.Of(err) == kind.Conflict && attempt == 0 {
 			continue // a gap by a stale state: make sure with the stored one
 		}
 		if err == nil && !s.cache.listed(id, key) {
@@ -138,12 +92,12 @@ func (s *Server) appendLocked(ctx context.Context, id, run, key, file string, of
 	}
 }
 
-// appendTo appends to the run of writer w. The caller holds the stripe lock.
-func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset int64, data []byte) (*AppendResult, error) {
-	fs := w.d.Files[file] // only holders of the stripe lock change the map
+// appendTo appends to the run of writer w. The caller holds the run lock.
+func (s *Engine) appendTo(ctx context.Context, w *runWriter, file string, offset int64, data []byte) (*AppendResult, error) {
+	fs := w.d.Files[file] // only holders of the run lock change the map
 	size := fs.GetSize()
 	if offset > size {
-		return nil, &Error{Kind: Conflict, Offset: &size,
+		return nil, &kind.Error{Kind: kind.Conflict, Offset: &size,
 			Message: fmt.Sprintf("upload gap: the server holds %d bytes of %s/%s, the request starts at %d; resend from offset %d", size, w.run, file, offset, size)}
 	}
 	skip := size - offset
@@ -157,7 +111,15 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 			return nil, err
 		}
 		if size+int64(len(fresh)) > s.cfg.MaxBoardBytes {
-			return nil, Errorf(TooLarge, "board %s would hold %d bytes; this server keeps at most %d per board", w.id, size+int64(len(fresh)), s.cfg.MaxBoardBytes)
+			return nil, kind.Errorf(kind.TooLarge, "board %s would hold %d bytes; this server keeps at most %d per board", w.id, size+int64(len(fresh)), s.cfg.MaxBoardBytes)
+		}
+	}
+	if fs == nil && hashedSegment(escapeSegment(file)) {
+		// A long name is hashed in its key: keep it beside the parts, for
+		// replays that find the file in the store.
+		if err := s.store.Put(ctx, rawFilePrefix(w.id, w.run, file)+nameObject, []byte(file)); err != nil {
+			s.storeError("put")
+			return nil, fmt.Errorf("store the name of %s/%s: %w", w.run, file, err)
 		}
 	}
 	// The raw bytes are stored while they are parsed; readers wait for
@@ -186,10 +148,11 @@ func (s *Server) appendTo(ctx context.Context, w *runWriter, file string, offset
 		s.dropWriter(w) // its state holds bytes the store lacks
 		return nil, fmt.Errorf("store %d bytes of %s/%s: %w", len(fresh), w.run, file, err)
 	}
+	s.sizes.add(w.id, int64(len(fresh)))
 	fs.LastPart = proto.Int64(size)
 	fs.Size += int64(len(fresh))
-	w.d.UpdatedUnixNano = s.now().UnixNano()
-	now := time.Now()
+	now := s.now()
+	w.d.UpdatedUnixNano = now.UnixNano()
 	if w.dirty == 0 {
 		w.dirtySince = now
 	}
@@ -223,9 +186,9 @@ func resultOf(run, file string, fs *hostingpb.FileState, values int64) *AppendRe
 
 // newRunState makes the cached form of digest d, taking d: its sampler
 // bytes are dropped, as sr holds them decoded.
-func newRunState(key string, gen int64, d *hostingpb.Digest, sr *sampler.Run, now time.Time) *runState {
+func newRunState(key string, gen int64, d *hostingpb.Digest, sr *sampler.Run, now time.Time) *Run {
 	d.Sampler = nil
-	return &runState{key: key, gen: gen, size: digestBytes(d), d: d, s: sr, loaded: now}
+	return &Run{key: key, gen: gen, size: digestBytes(d), d: d, s: sr, loaded: now}
 }
 
 // maxWarnings bounds the warnings kept per file.
@@ -332,16 +295,10 @@ func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value) {
 	sr.AddItem(v.Tag, v.Plugin, v.Step, v.WallTime, payload)
 }
 
-func (s *Server) storeError(op string) {
-	if s.Metrics != nil {
-		s.Metrics.StoreError(op)
-	}
-}
-
 // loadRun returns the run state at key: this server's writer's if it has
 // one, else the cached or stored one, or with fresh the stored one; a run
 // with no digest yet is an empty state with generation 0.
-func (s *Server) loadRun(ctx context.Context, key string, fresh bool) (*runState, error) {
+func (s *Engine) loadRun(ctx context.Context, key string, fresh bool) (*Run, error) {
 	if fresh {
 		return s.readRun(ctx, key)
 	}
@@ -355,7 +312,7 @@ func (s *Server) loadRun(ctx context.Context, key string, fresh bool) (*runState
 }
 
 // loadStored returns the cached state at key, or reads it from the store.
-func (s *Server) loadStored(ctx context.Context, key string) (*runState, error) {
+func (s *Engine) loadStored(ctx context.Context, key string) (*Run, error) {
 	if r, ok := s.cache.run(key, s.now()); ok {
 		return r, nil
 	}
@@ -369,15 +326,15 @@ func (s *Server) loadStored(ctx context.Context, key string) (*runState, error) 
 	if err != nil {
 		return nil, err
 	}
-	return v.(*runState), nil
+	return v.(*Run), nil
 }
 
 // readRun reads and decodes the digest at key, replays the raw parts
 // stored past it, and caches the result.
-func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
+func (s *Engine) readRun(ctx context.Context, key string) (*Run, error) {
 	raw, gen, err := s.store.Get(ctx, key)
-	if KindOf(err) == NotFound {
-		return &runState{key: key, d: &hostingpb.Digest{}, s: sampler.NewRun(s.samplerConfig()), loaded: s.now()}, nil
+	if kind.Of(err) == kind.NotFound {
+		return &Run{key: key, d: &hostingpb.Digest{}, s: sampler.NewRun(s.samplerConfig()), loaded: s.now()}, nil
 	}
 	if err != nil {
 		s.storeError("get")
@@ -391,7 +348,7 @@ func (s *Server) readRun(ctx context.Context, key string) (*runState, error) {
 	if err := sr.UnmarshalBinary(state); err != nil {
 		return nil, fmt.Errorf("decode sampler state in %s: %w", key, err)
 	}
-	replayed, err := s.replay(ctx, key, d, sr)
+	sr, replayed, err := s.replay(ctx, key, d, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -439,14 +396,45 @@ func decodeDigest(raw []byte) (*hostingpb.Digest, []byte, error) {
 
 // replay parses into d and sr the raw parts stored past d's checkpoint:
 // appends whose checkpoint was not written yet (or never will be, if their
-// server died). It lists each file's parts from the last one the
-// checkpoint counts (a live run of a week holds a hundred thousand parts
-// per file; the store skips those below). Parts may overlap (a retry
-// through a server that had not seen a part stores it again, maybe
-// longer): each is parsed from the first byte not counted yet. It returns
-// the bytes replayed.
-func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr *sampler.Run) (int64, error) {
+// server died), and files the checkpoint does not name at all (another
+// server's, whose checkpoint lost a race with this one's). It lists each
+// file's parts from the last one the checkpoint counts (a live run of a
+// week holds a hundred thousand parts per file; the store skips those
+// below). Parts may overlap (a retry through a server that had not seen a
+// part stores it again, maybe longer): each is parsed from the first byte
+// not counted yet. Files are parsed in name order, as TensorBoard reads
+// them: a file found that sorts before one already counted makes the run
+// be parsed again from its first byte. It returns the state, which is sr
+// unless the run was parsed again, and the bytes replayed.
+func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr *sampler.Run) (*sampler.Run, int64, error) {
 	id := boardOfKey(key)
+	if d.Files == nil {
+		d.Files = map[string]*hostingpb.FileState{}
+	}
+	found, err := s.runFiles(ctx, id, d.Run)
+	if err != nil {
+		return nil, 0, err
+	}
+	var last string // the last file counted, in name order
+	for name, fs := range d.Files {
+		if fs.Size > 0 && name > last {
+			last = name
+		}
+	}
+	rebuild := false
+	for _, name := range found {
+		if d.Files[name] == nil {
+			d.Files[name] = &hostingpb.FileState{}
+			rebuild = rebuild || name < last
+		}
+	}
+	if rebuild {
+		for name := range d.Files {
+			d.Files[name] = &hostingpb.FileState{}
+		}
+		d.Tags, d.Hparams = nil, nil
+		sr = sampler.NewRun(s.samplerConfig())
+	}
 	var n int64
 	for _, name := range slices.Sorted(maps.Keys(d.Files)) {
 		fs := d.Files[name]
@@ -458,7 +446,7 @@ func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 		objs, err := s.store.List(ctx, prefix, rawPartKey(id, d.Run, name, from))
 		if err != nil {
 			s.storeError("list")
-			return 0, fmt.Errorf("list raw parts of %s/%s: %w", d.Run, name, err)
+			return nil, 0, fmt.Errorf("list raw parts of %s/%s: %w", d.Run, name, err)
 		}
 		for _, p := range partsOf(objs, prefix) {
 			if p.off+p.len <= fs.Size {
@@ -470,7 +458,7 @@ func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 			data, _, err := s.store.Get(ctx, p.key)
 			if err != nil {
 				s.storeError("get")
-				return 0, fmt.Errorf("read raw part %s: %w", p.key, err)
+				return nil, 0, fmt.Errorf("read raw part %s: %w", p.key, err)
 			}
 			if p.off+int64(len(data)) <= fs.Size {
 				continue // rewritten shorter since it was listed
@@ -481,17 +469,69 @@ func (s *Server) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 			fs.Size += int64(len(data))
 			n += int64(len(data))
 		}
+		if fs.Size == 0 && fs.LastPart == nil {
+			delete(d.Files, name) // a folder whose parts are gone
+		}
 	}
-	return n, nil
+	return sr, n, nil
 }
 
-// boardRuns returns every run of a board that has a digest, sorted by name.
-func (s *Server) boardRuns(ctx context.Context, id string) ([]*runState, error) {
+// runFiles returns the names of the files of a run that have raw parts
+// in the store, whatever any checkpoint says.
+func (s *Engine) runFiles(ctx context.Context, id, run string) ([]string, error) {
+	prefix := rawPrefix(id) + escapeSegment(run) + "/"
+	segs, err := s.store.Children(ctx, prefix)
+	if err != nil {
+		s.storeError("list")
+		return nil, fmt.Errorf("list files of run %q: %w", run, err)
+	}
+	names := make([]string, 0, len(segs))
+	for _, seg := range segs {
+		name, err := s.fileName(ctx, prefix+seg+"/", seg)
+		if err != nil {
+			return nil, err
+		}
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// fileName returns the file name a raw file folder stands for: its
+// segment unescaped or, for a long name (escaped to a prefix and a hash),
+// the name kept beside its parts ("" when there is none).
+func (s *Engine) fileName(ctx context.Context, prefix, seg string) (string, error) {
+	if !hashedSegment(seg) {
+		name, err := url.PathUnescape(seg)
+		if err != nil {
+			return "", nil // not a folder tbhost made
+		}
+		return name, nil
+	}
+	data, _, err := s.store.Get(ctx, prefix+nameObject)
+	if kind.Of(err) == kind.NotFound {
+		// Not shortened after all: a name of its own with a "~" in it.
+		name, err := url.PathUnescape(seg)
+		if err != nil {
+			return "", nil
+		}
+		return name, nil
+	}
+	if err != nil {
+		s.storeError("get")
+		return "", fmt.Errorf("read %s: %w", prefix+nameObject, err)
+	}
+	return string(data), nil
+}
+
+// Runs returns every run of a board that has a digest, sorted by name.
+func (s *Engine) Runs(ctx context.Context, id string) ([]*Run, error) {
 	keys, err := s.runKeys(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	runs := make([]*runState, len(keys))
+	runs := make([]*Run, len(keys))
 	errs := make([]error, len(keys))
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
@@ -514,12 +554,12 @@ func (s *Server) boardRuns(ctx context.Context, id string) ([]*runState, error) 
 			out = append(out, r)
 		}
 	}
-	sortRuns(out)
+	SortRuns(out)
 	return out, nil
 }
 
 // runKeys returns the digest keys of a board's runs.
-func (s *Server) runKeys(ctx context.Context, id string) ([]string, error) {
+func (s *Engine) runKeys(ctx context.Context, id string) ([]string, error) {
 	keys, epoch, ok := s.cache.runList(id, s.now())
 	if ok {
 		return keys, nil
@@ -539,8 +579,8 @@ func (s *Server) runKeys(ctx context.Context, id string) ([]string, error) {
 	return keys, nil
 }
 
-// findRun returns the named run of a board.
-func (s *Server) findRun(ctx context.Context, id, run string) (*runState, error) {
+// FindRun returns the named run of a board.
+func (s *Engine) FindRun(ctx context.Context, id, run string) (*Run, error) {
 	run, err := CleanRun(run)
 	if err != nil {
 		return nil, err
@@ -550,29 +590,23 @@ func (s *Server) findRun(ctx context.Context, id, run string) (*runState, error)
 		return nil, err
 	}
 	if r.gen == 0 {
-		return nil, Errorf(NotFound, "board %s has no run %q", id, run)
+		return nil, kind.Errorf(kind.NotFound, "board %s has no run %q", id, run)
 	}
 	return r, nil
-}
-
-func blobSHA(b []byte) string {
-	h := sha256.Sum256(b)
-	return fmt.Sprintf("%x", h[:])
 }
 
 // PutRun writes a run's digest straight from a sampler state, with no raw
 // bytes behind it. It is for generated boards in benchmarks and tests
 // (generating 10⁸ events to upload would take longer than the measurement);
 // such a run has no files to export.
-func (s *Server) PutRun(ctx context.Context, id, run string, sr *sampler.Run) error {
+func (s *Engine) PutRun(ctx context.Context, id, run string, sr *sampler.Run) error {
 	run, err := CleanRun(run)
 	if err != nil {
 		return err
 	}
 	key := digestKey(id, run)
-	mu := s.runLock(key)
-	mu.Lock()
-	defer mu.Unlock()
+	unlock := s.runs.lock(key)
+	defer unlock()
 	if w := s.writerOf(key); w != nil {
 		s.dropWriter(w)
 	}

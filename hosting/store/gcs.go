@@ -1,4 +1,4 @@
-package hosting
+package store
 
 import (
 	"bytes"
@@ -8,8 +8,11 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
+
+	"tbhost/hosting/kind"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
@@ -17,21 +20,21 @@ import (
 	"google.golang.org/api/option"
 )
 
-// GCSStore is a Store in a Google Cloud Storage bucket, under an optional
+// GCS is a Store in a Google Cloud Storage bucket, under an optional
 // prefix. Generations are the objects' GCS generations; PutIf uses GCS
 // generation preconditions, so any number of servers may share a bucket.
 //
 // Credentials come from the environment (Application Default Credentials)
 // unless options say otherwise; STORAGE_EMULATOR_HOST points the client at
 // an emulator. Reads use the JSON API.
-type GCSStore struct {
+type GCS struct {
 	client *storage.Client
 	bucket *storage.BucketHandle
 	name   string // bucket name
 	prefix string // "" or ends with "/"
 }
 
-var _ Store = (*GCSStore)(nil)
+var _ Store = (*GCS)(nil)
 
 const (
 	// gcsMaxChunk caps the bytes sent in one upload request: objects up
@@ -43,11 +46,11 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// NewGCSStore returns a store for url, of the form gs://bucket or
+// NewGCS returns a store for url, of the form gs://bucket or
 // gs://bucket/prefix. Options are passed to storage.NewClient after
 // storage.WithJSONReads, which they may override. It does not check that
 // the bucket exists: Ping does.
-func NewGCSStore(ctx context.Context, url string, opts ...option.ClientOption) (*GCSStore, error) {
+func NewGCS(ctx context.Context, url string, opts ...option.ClientOption) (*GCS, error) {
 	bucket, prefix, err := parseGCSURL(url)
 	if err != nil {
 		return nil, err
@@ -56,7 +59,7 @@ func NewGCSStore(ctx context.Context, url string, opts ...option.ClientOption) (
 	if err != nil {
 		return nil, fmt.Errorf("gcs store %s: %w", url, err)
 	}
-	return &GCSStore{client: client, bucket: client.Bucket(bucket), name: bucket, prefix: prefix}, nil
+	return &GCS{client: client, bucket: client.Bucket(bucket), name: bucket, prefix: prefix}, nil
 }
 
 // parseGCSURL splits gs://bucket/prefix into the bucket and "" or a prefix
@@ -64,11 +67,11 @@ func NewGCSStore(ctx context.Context, url string, opts ...option.ClientOption) (
 func parseGCSURL(url string) (bucket, prefix string, err error) {
 	rest, ok := strings.CutPrefix(url, "gs://")
 	if !ok {
-		return "", "", Errorf(Invalid, "gcs store %q: the URL must start with gs://", url)
+		return "", "", kind.Errorf(kind.Invalid, "gcs store %q: the URL must start with gs://", url)
 	}
 	bucket, prefix, _ = strings.Cut(rest, "/")
 	if bucket == "" {
-		return "", "", Errorf(Invalid, "gcs store %q: no bucket name", url)
+		return "", "", kind.Errorf(kind.Invalid, "gcs store %q: no bucket name", url)
 	}
 	prefix = strings.Trim(prefix, "/")
 	if prefix != "" {
@@ -81,17 +84,17 @@ func parseGCSURL(url string) (bucket, prefix string, err error) {
 }
 
 // Close releases the client's resources.
-func (s *GCSStore) Close() error { return s.client.Close() }
+func (s *GCS) Close() error { return s.client.Close() }
 
 // String returns the store's gs:// URL.
-func (s *GCSStore) String() string { return "gs://" + s.name + "/" + s.prefix }
+func (s *GCS) String() string { return "gs://" + s.name + "/" + s.prefix }
 
-func (s *GCSStore) object(op, key string) (*storage.ObjectHandle, error) {
+func (s *GCS) object(op, key string) (*storage.ObjectHandle, error) {
 	if err := checkStoreKey(op, key); err != nil {
 		return nil, err
 	}
 	if len(s.prefix)+len(key) > maxKeyBytes {
-		return nil, Errorf(Invalid, "%s %.64s...: object name longer than %d bytes", op, key, maxKeyBytes)
+		return nil, kind.Errorf(kind.Invalid, "%s %.64s...: object name longer than %d bytes", op, key, maxKeyBytes)
 	}
 	return s.bucket.Object(s.prefix + key), nil
 }
@@ -105,18 +108,18 @@ func gcsErr(op, key string, err error) error {
 	if errors.As(err, &ge) {
 		switch ge.Code {
 		case http.StatusPreconditionFailed:
-			return Errorf(Conflict, "%s %s: generation precondition failed: %w", op, key, err)
+			return kind.Errorf(kind.Conflict, "%s %s: generation precondition failed: %w", op, key, err)
 		case http.StatusNotFound:
 			return objectNotFound(op, key, err)
 		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			return Errorf(Unavailable, "%s %s: %w", op, key, err)
+			return kind.Errorf(kind.Unavailable, "%s %s: %w", op, key, err)
 		}
 	}
 	return fmt.Errorf("%s %s: %w", op, key, err)
 }
 
 // Put writes the object at key, replacing any object there.
-func (s *GCSStore) Put(ctx context.Context, key string, data []byte) error {
+func (s *GCS) Put(ctx context.Context, key string, data []byte) error {
 	o, err := s.object("put", key)
 	if err != nil {
 		return err
@@ -133,7 +136,7 @@ func (s *GCSStore) Put(ctx context.Context, key string, data []byte) error {
 // As with any GCS precondition, if a write succeeds but its response is
 // lost, the client's retry fails the precondition: the caller sees a
 // Conflict for a write that landed, and must re-read.
-func (s *GCSStore) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
+func (s *GCS) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
 	o, err := s.object("put", key)
 	if err != nil {
 		return 0, err
@@ -146,7 +149,7 @@ func (s *GCSStore) PutIf(ctx context.Context, key string, data []byte, gen int64
 	return s.write(ctx, o, key, data)
 }
 
-func (s *GCSStore) write(ctx context.Context, o *storage.ObjectHandle, key string, data []byte) (int64, error) {
+func (s *GCS) write(ctx context.Context, o *storage.ObjectHandle, key string, data []byte) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("put %s: %w", key, err)
 	}
@@ -178,7 +181,7 @@ func gcsChunkSize(n int) int {
 }
 
 // Get returns the object and its generation.
-func (s *GCSStore) Get(ctx context.Context, key string) ([]byte, int64, error) {
+func (s *GCS) Get(ctx context.Context, key string) ([]byte, int64, error) {
 	o, err := s.object("get", key)
 	if err != nil {
 		return nil, 0, err
@@ -200,7 +203,7 @@ func (s *GCSStore) Get(ctx context.Context, key string) ([]byte, int64, error) {
 
 // Open streams the object from offset off. An offset equal to the size gives
 // an empty reader; a larger one is an error of kind Invalid.
-func (s *GCSStore) Open(ctx context.Context, key string, off int64) (io.ReadCloser, error) {
+func (s *GCS) Open(ctx context.Context, key string, off int64) (io.ReadCloser, error) {
 	o, err := s.object("open", key)
 	if err != nil {
 		return nil, err
@@ -233,7 +236,7 @@ func (s *GCSStore) Open(ctx context.Context, key string, off int64) (io.ReadClos
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (s *GCSStore) List(ctx context.Context, prefix, start string) ([]ObjectInfo, error) {
+func (s *GCS) List(ctx context.Context, prefix, start string) ([]ObjectInfo, error) {
 	if err := checkStorePrefix(prefix); err != nil {
 		return nil, err
 	}
@@ -265,8 +268,41 @@ func (s *GCSStore) List(ctx context.Context, prefix, start string) ([]ObjectInfo
 	return out, nil
 }
 
+// Children returns the segments directly under prefix: a listing with
+// a delimiter, which the bucket answers without walking deeper keys.
+func (s *GCS) Children(ctx context.Context, prefix string) ([]string, error) {
+	if err := checkChildrenPrefix(prefix); err != nil {
+		return nil, err
+	}
+	q := &storage.Query{Prefix: s.prefix + prefix, Delimiter: "/"}
+	if err := q.SetAttrSelection([]string{"Name"}); err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	var out []string
+	it := s.bucket.Objects(ctx, q)
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return nil, gcsErr("list", prefix, err)
+		}
+		name := a.Name
+		if a.Prefix != "" {
+			name = a.Prefix
+		}
+		seg := strings.TrimSuffix(strings.TrimPrefix(name, s.prefix+prefix), "/")
+		if seg != "" {
+			out = append(out, seg)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out), nil
+}
+
 // Delete removes the object; deleting a missing object is not an error.
-func (s *GCSStore) Delete(ctx context.Context, key string) error {
+func (s *GCS) Delete(ctx context.Context, key string) error {
 	o, err := s.object("delete", key)
 	if err != nil {
 		return err
@@ -281,11 +317,11 @@ func (s *GCSStore) Delete(ctx context.Context, key string) error {
 
 // Ping checks that the bucket is reachable and listable (the permission the
 // store needs anyway; reading bucket metadata needs more).
-func (s *GCSStore) Ping(ctx context.Context) error {
+func (s *GCS) Ping(ctx context.Context) error {
 	it := s.bucket.Objects(ctx, &storage.Query{Prefix: s.prefix})
 	it.PageInfo().MaxSize = 1
 	if _, err := it.Next(); err != nil && !errors.Is(err, iterator.Done) {
-		return Errorf(Unavailable, "ping %s: %w", s, err)
+		return kind.Errorf(kind.Unavailable, "ping %s: %w", s, err)
 	}
 	return nil
 }

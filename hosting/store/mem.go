@@ -1,4 +1,4 @@
-package hosting
+package store
 
 import (
 	"bytes"
@@ -10,10 +10,10 @@ import (
 	"sync"
 )
 
-// MemStore is a Store held in memory, for tests. It is safe for concurrent
+// Mem is a Store held in memory, for tests. It is safe for concurrent
 // use. Generations are unique across the store and increase with every
 // write.
-type MemStore struct {
+type Mem struct {
 	mu      sync.RWMutex
 	objects map[string]memObject
 	keys    []string // the objects' keys, sorted: List costs what a bucket's does
@@ -27,15 +27,15 @@ type memObject struct {
 	gen  int64
 }
 
-// NewMemStore returns an empty in-memory store.
-func NewMemStore() *MemStore {
-	return &MemStore{objects: make(map[string]memObject)}
+// NewMem returns an empty in-memory store.
+func NewMem() *Mem {
+	return &Mem{objects: make(map[string]memObject)}
 }
 
-var _ Store = (*MemStore)(nil)
+var _ Store = (*Mem)(nil)
 
 // put stores a copy of data at key; the caller holds s.mu.
-func (s *MemStore) put(key string, data []byte) int64 {
+func (s *Mem) put(key string, data []byte) int64 {
 	if _, ok := s.objects[key]; !ok {
 		i, _ := slices.BinarySearch(s.keys, key)
 		s.keys = slices.Insert(s.keys, i, key)
@@ -46,7 +46,7 @@ func (s *MemStore) put(key string, data []byte) int64 {
 }
 
 // Put writes the object at key, replacing any object there.
-func (s *MemStore) Put(ctx context.Context, key string, data []byte) error {
+func (s *Mem) Put(ctx context.Context, key string, data []byte) error {
 	if err := checkStoreKey("put", key); err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (s *MemStore) Put(ctx context.Context, key string, data []byte) error {
 
 // PutIf writes the object at key only if its current generation is gen
 // (0: the object must not exist).
-func (s *MemStore) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
+func (s *Mem) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
 	if err := checkStoreKey("put", key); err != nil {
 		return 0, err
 	}
@@ -77,7 +77,7 @@ func (s *MemStore) PutIf(ctx context.Context, key string, data []byte, gen int64
 }
 
 // Get returns a copy of the object and its generation.
-func (s *MemStore) Get(ctx context.Context, key string) ([]byte, int64, error) {
+func (s *Mem) Get(ctx context.Context, key string) ([]byte, int64, error) {
 	if err := checkStoreKey("get", key); err != nil {
 		return nil, 0, err
 	}
@@ -95,7 +95,7 @@ func (s *MemStore) Get(ctx context.Context, key string) ([]byte, int64, error) {
 
 // Open streams the object from offset off. An offset equal to the size gives
 // an empty reader; a larger one is an error of kind Invalid.
-func (s *MemStore) Open(ctx context.Context, key string, off int64) (io.ReadCloser, error) {
+func (s *Mem) Open(ctx context.Context, key string, off int64) (io.ReadCloser, error) {
 	if err := checkStoreKey("open", key); err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (s *MemStore) Open(ctx context.Context, key string, off int64) (io.ReadClos
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (s *MemStore) List(ctx context.Context, prefix, start string) ([]ObjectInfo, error) {
+func (s *Mem) List(ctx context.Context, prefix, start string) ([]ObjectInfo, error) {
 	if err := checkStorePrefix(prefix); err != nil {
 		return nil, err
 	}
@@ -135,8 +135,33 @@ func (s *MemStore) List(ctx context.Context, prefix, start string) ([]ObjectInfo
 	return out, nil
 }
 
+// Children returns the segments directly under prefix.
+func (s *Mem) Children(ctx context.Context, prefix string) ([]string, error) {
+	if err := checkChildrenPrefix(prefix); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	i, _ := slices.BinarySearch(s.keys, prefix)
+	for _, k := range s.keys[i:] {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			break
+		}
+		seg, _, _ := strings.Cut(rest, "/")
+		if len(out) == 0 || out[len(out)-1] != seg {
+			out = append(out, seg)
+		}
+	}
+	return out, nil
+}
+
 // Delete removes the object; deleting a missing object is not an error.
-func (s *MemStore) Delete(ctx context.Context, key string) error {
+func (s *Mem) Delete(ctx context.Context, key string) error {
 	if err := checkStoreKey("delete", key); err != nil {
 		return err
 	}
@@ -154,7 +179,7 @@ func (s *MemStore) Delete(ctx context.Context, key string) error {
 }
 
 // Ping always succeeds unless ctx is done.
-func (s *MemStore) Ping(ctx context.Context) error {
+func (s *Mem) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}

@@ -1,4 +1,4 @@
-package hosting
+package store
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 // the only state a server has: two servers on one store serve the same
 // boards.
 //
-// Implementations: NewDirStore (a local directory, the default), NewGCSStore
-// (Google Cloud Storage) and NewMemStore (tests). All of them pass
+// Implementations: NewDir (a local directory, the default), NewGCS
+// (Google Cloud Storage) and NewMem (tests). All of them pass
 // storetest.Run.
 type Store interface {
 	// Put writes the object at key, replacing any object there. It does
@@ -29,6 +29,11 @@ type Store interface {
 	// List returns the objects whose keys start with prefix and are not
 	// below start ("" for all), sorted by key.
 	List(ctx context.Context, prefix, start string) ([]ObjectInfo, error)
+	// Children returns the distinct segments that follow prefix, which
+	// ends in "/", in the keys below it, sorted: the objects and the
+	// "folders" directly under prefix. A run's replay finds its files so,
+	// without listing every part of every file.
+	Children(ctx context.Context, prefix string) ([]string, error)
 	// Delete removes the object; deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
 	// Ping checks that the store is reachable (for /readyz).

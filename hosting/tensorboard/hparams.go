@@ -1,4 +1,4 @@
-package hosting
+package tensorboard
 
 import (
 	"encoding/json"
@@ -10,13 +10,18 @@ import (
 	"slices"
 	"sort"
 
+	"tbhost/hosting/engine"
+	"tbhost/hosting/hparams"
+	"tbhost/hosting/kind"
+	"tbhost/hosting/web"
+
 	"github.com/gin-gonic/gin"
 )
 
 // TensorBoard's hparams plugin routes (plugin/hparams/experiment,
 // session_groups, metric_evals): requests and answers are the protobuf
 // JSON of TensorBoard's hparams api.proto messages, POSTed as the body or
-// given as ?request= to a GET. They are views of hparamsTable.
+// given as ?request= to a GET. They are views of hparams.Read.
 
 // tbMetricName is api.proto's MetricName.
 type tbMetricName struct {
@@ -63,7 +68,7 @@ func hparamsRequest(c *gin.Context) (*tbHParamsRequest, error) {
 	} else {
 		var err error
 		if raw, err = io.ReadAll(io.LimitReader(c.Request.Body, 1<<20)); err != nil {
-			return nil, Errorf(Invalid, "read request body: %w", err)
+			return nil, kind.Errorf(kind.Invalid, "read request body: %w", err)
 		}
 	}
 	req := &tbHParamsRequest{}
@@ -71,22 +76,22 @@ func hparamsRequest(c *gin.Context) (*tbHParamsRequest, error) {
 		return req, nil
 	}
 	if err := json.Unmarshal(raw, req); err != nil {
-		return nil, Errorf(Invalid, "the request is not the JSON of a hparams request message: %v", err)
+		return nil, kind.Errorf(kind.Invalid, "the request is not the JSON of a hparams request message: %v", err)
 	}
 	return req, nil
 }
 
 // tbHParamsTable reads a hparams route's request and the board's table;
 // done is set when it answered 304.
-func (s *Server) tbHParamsTable(c *gin.Context) (t *hpTable, req *tbHParamsRequest, done bool, err error) {
+func (s *API) tbHParamsTable(c *gin.Context) (t *hparams.Table, req *tbHParamsRequest, done bool, err error) {
 	if req, err = hparamsRequest(c); err != nil {
 		return nil, nil, false, err
 	}
-	_, runs, done, err := s.readableRuns(c)
+	_, runs, done, err := s.h.ReadableRuns(c)
 	if err != nil || done {
 		return nil, nil, done, err
 	}
-	t, err = hparamsTable(runs)
+	t, err = hparams.Read(runs)
 	return t, req, false, err
 }
 
@@ -95,14 +100,14 @@ var tbDataTypes = map[string]string{"string": "DATA_TYPE_STRING", "bool": "DATA_
 // tbHParamsExperiment answers GetExperimentRequest with the Experiment: the
 // one a run logged, else one inferred from the sessions (their hparams
 // and values) and the scalar tags that are the sessions' metrics.
-func (s *Server) tbHParamsExperiment(c *gin.Context) error {
+func (s *API) tbHParamsExperiment(c *gin.Context) error {
 	t, _, done, err := s.tbHParamsTable(c)
 	if err != nil || done {
 		return err
 	}
 	exp := gin.H{}
 	var infos []gin.H
-	byName := map[string]hpParamInfo{}
+	byName := map[string]hparams.ParamInfo{}
 	if e := t.Experiment; e != nil {
 		if e.Name != "" {
 			exp["name"] = e.Name
@@ -175,8 +180,8 @@ func (s *Server) tbHParamsExperiment(c *gin.Context) error {
 // inferParamInfo describes an hparam no experiment declares, from the
 // values the sessions give it: its type, and its values as a discrete
 // domain (sorted) when they share one type.
-func inferParamInfo(name string, rows []hpRow) hpParamInfo {
-	info := hpParamInfo{Name: name}
+func inferParamInfo(name string, rows []hparams.Row) hparams.ParamInfo {
+	info := hparams.ParamInfo{Name: name}
 	var values []any
 	seen := map[any]bool{}
 	for _, r := range rows {
@@ -196,7 +201,7 @@ func inferParamInfo(name string, rows []hpRow) hpParamInfo {
 		if info.Type == "" {
 			info.Type = typ
 		} else if info.Type != typ {
-			return hpParamInfo{Name: name} // mixed types: no domain
+			return hparams.ParamInfo{Name: name} // mixed types: no domain
 		}
 		if !seen[v] {
 			seen[v] = true
@@ -210,7 +215,7 @@ func inferParamInfo(name string, rows []hpRow) hpParamInfo {
 
 // plainValue is an hparam value as JSON decodes one: numbers as float64.
 func plainValue(v any) any {
-	if f, ok := v.(Float); ok {
+	if f, ok := v.(web.Float); ok {
 		return float64(f)
 	}
 	return v
@@ -240,14 +245,14 @@ var tbStatuses = map[string]string{"unknown": "STATUS_UNKNOWN", "success": "STAT
 type tbGroup struct {
 	name     string
 	hparams  map[string]any
-	sessions []hpRow
-	evals    map[string]hpEval // aggregated over the sessions
+	sessions []hparams.Row
+	evals    map[string]hparams.Eval // aggregated over the sessions
 }
 
 // tbHParamsSessionGroups answers ListSessionGroupsRequest: the session
 // groups that pass the request's filters and statuses, sorted by its
 // columns, sliced by startIndex and sliceSize; totalSize counts them all.
-func (s *Server) tbHParamsSessionGroups(c *gin.Context) error {
+func (s *API) tbHParamsSessionGroups(c *gin.Context) error {
 	t, req, done, err := s.tbHParamsTable(c)
 	if err != nil || done {
 		return err
@@ -270,7 +275,7 @@ func (s *Server) tbHParamsSessionGroups(c *gin.Context) error {
 	return nil
 }
 
-func sessionGroups(t *hpTable, req *tbHParamsRequest) ([]*tbGroup, error) {
+func sessionGroups(t *hparams.Table, req *tbHParamsRequest) ([]*tbGroup, error) {
 	byName := map[string]*tbGroup{}
 	var groups []*tbGroup
 	for _, r := range t.Rows {
@@ -335,13 +340,13 @@ func sessionGroups(t *hpTable, req *tbHParamsRequest) ([]*tbGroup, error) {
 // aggregate gives a group's metric values: a lone session's own; for
 // several, per the request's aggregation (AGGREGATION_AVG by default; MIN,
 // MAX and MEDIAN take the session that is so by aggregationMetric).
-func aggregate(sessions []hpRow, req *tbHParamsRequest) map[string]hpEval {
+func aggregate(sessions []hparams.Row, req *tbHParamsRequest) map[string]hparams.Eval {
 	if len(sessions) == 1 {
 		return sessions[0].Evals
 	}
 	if req.AggregationMet != nil && (req.AggregationType == "AGGREGATION_MIN" || req.AggregationType == "AGGREGATION_MAX" || req.AggregationType == "AGGREGATION_MEDIAN") {
 		key := metricKey(*req.AggregationMet)
-		var with []hpRow
+		var with []hparams.Row
 		for _, s := range sessions {
 			if _, ok := s.Evals[key]; ok {
 				with = append(with, s)
@@ -359,7 +364,7 @@ func aggregate(sessions []hpRow, req *tbHParamsRequest) map[string]hpEval {
 			}
 		}
 	}
-	sums := map[string]hpEval{}
+	sums := map[string]hparams.Eval{}
 	counts := map[string]int{}
 	for _, s := range sessions {
 		for k, v := range s.Evals {
@@ -379,7 +384,7 @@ func aggregate(sessions []hpRow, req *tbHParamsRequest) map[string]hpEval {
 }
 
 func metricKey(m tbMetricName) string {
-	return hpMetricInfo{Group: m.Group, Tag: m.Tag}.key()
+	return hparams.MetricInfo{Group: m.Group, Tag: m.Tag}.Key()
 }
 
 // value is the column's value in group g.
@@ -405,7 +410,7 @@ func (cp tbColParams) admits(g *tbGroup) (bool, error) {
 	case cp.FilterRegexp != nil:
 		re, err := regexp.Compile(*cp.FilterRegexp)
 		if err != nil {
-			return false, Errorf(Invalid, "filterRegexp %q: %v", *cp.FilterRegexp, err)
+			return false, kind.Errorf(kind.Invalid, "filterRegexp %q: %v", *cp.FilterRegexp, err)
 		}
 		return re.MatchString(fmt.Sprint(v)), nil
 	case cp.FilterInterval != nil:
@@ -421,7 +426,7 @@ func (cp tbColParams) admits(g *tbGroup) (bool, error) {
 	return true, nil
 }
 
-func tbGroupJSON(t *hpTable, g *tbGroup) gin.H {
+func tbGroupJSON(t *hparams.Table, g *tbGroup) gin.H {
 	sessions := make([]gin.H, 0, len(g.sessions))
 	for _, r := range g.sessions {
 		ses := gin.H{"name": r.Run, "status": tbStatuses[r.Row.Status], "metricValues": tbMetricValues(t, r.Evals)}
@@ -447,7 +452,7 @@ func tbGroupJSON(t *hpTable, g *tbGroup) gin.H {
 }
 
 // tbMetricValues lists MetricValue messages in the table's column order.
-func tbMetricValues(t *hpTable, evals map[string]hpEval) []gin.H {
+func tbMetricValues(t *hparams.Table, evals map[string]hparams.Eval) []gin.H {
 	out := []gin.H{}
 	for _, key := range t.Columns.Metrics {
 		e, ok := evals[key]
@@ -455,7 +460,7 @@ func tbMetricValues(t *hpTable, evals map[string]hpEval) []gin.H {
 			continue
 		}
 		m := t.Metrics[key]
-		out = append(out, gin.H{"name": tbMetricName{Group: m.Group, Tag: m.Tag}, "value": Float(e.Value), "trainingStep": e.Step, "wallTimeSecs": Float(e.Wall)})
+		out = append(out, gin.H{"name": tbMetricName{Group: m.Group, Tag: m.Tag}, "value": web.Float(e.Value), "trainingStep": e.Step, "wallTimeSecs": web.Float(e.Wall)})
 	}
 	return out
 }
@@ -463,35 +468,35 @@ func tbMetricValues(t *hpTable, evals map[string]hpEval) []gin.H {
 // tbHParamsMetricEvals answers ListMetricEvalsRequest: the metric's
 // series in the session, as [wall_time, step, value] rows like the
 // scalars plugin's.
-func (s *Server) tbHParamsMetricEvals(c *gin.Context) error {
+func (s *API) tbHParamsMetricEvals(c *gin.Context) error {
 	req, err := hparamsRequest(c)
 	if err != nil {
 		return err
 	}
 	if req.SessionName == "" || req.MetricName == nil || req.MetricName.Tag == "" {
-		return Errorf(Invalid, "give sessionName and metricName {group, tag}")
+		return kind.Errorf(kind.Invalid, "give sessionName and metricName {group, tag}")
 	}
-	b, err := s.readableBoard(c)
+	b, err := s.h.ReadableBoard(c)
 	if err != nil {
 		return err
 	}
 	run := req.SessionName
 	if g := req.MetricName.Group; g != "" {
 		run = run + "/" + g
-		if req.SessionName == rootRunName {
+		if req.SessionName == engine.RootRun {
 			run = g
 		}
 	}
-	r, err := s.findRun(c.Request.Context(), b.ID, run)
+	r, err := s.h.Engine.FindRun(c.Request.Context(), b.ID, run)
 	if err != nil {
 		return err
 	}
-	if revalidated(c, b, r) {
+	if web.Revalidated(c, b, r) {
 		return nil
 	}
 	rows, ok := scalarRows(r, req.MetricName.Tag)
 	if !ok {
-		return Errorf(NotFound, "run %q has no scalar series %q", r.d.Run, req.MetricName.Tag)
+		return kind.Errorf(kind.NotFound, "run %q has no scalar series %q", r.Name(), req.MetricName.Tag)
 	}
 	c.JSON(http.StatusOK, rows)
 	return nil

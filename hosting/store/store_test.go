@@ -1,4 +1,4 @@
-package hosting_test
+package store_test
 
 import (
 	"context"
@@ -13,17 +13,18 @@ import (
 
 	"google.golang.org/api/option"
 
-	"tbhost/hosting"
-	"tbhost/hosting/storetest"
+	"tbhost/hosting/kind"
+	"tbhost/hosting/store"
+	"tbhost/hosting/store/storetest"
 )
 
 func TestStoreMem(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) hosting.Store { return hosting.NewMemStore() })
+	storetest.Run(t, func(t *testing.T) store.Store { return store.NewMem() })
 }
 
-func newDirStore(t testing.TB, dir string) *hosting.DirStore {
+func newDirStore(t testing.TB, dir string) *store.Dir {
 	t.Helper()
-	s, err := hosting.NewDirStore(dir)
+	s, err := store.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,20 +32,20 @@ func newDirStore(t testing.TB, dir string) *hosting.DirStore {
 }
 
 func TestStoreDir(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) hosting.Store { return newDirStore(t, t.TempDir()) })
+	storetest.Run(t, func(t *testing.T) store.Store { return newDirStore(t, t.TempDir()) })
 }
 
 func TestStoreGCS(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) hosting.Store { return storetest.FakeGCSStore(t) })
+	storetest.Run(t, func(t *testing.T) store.Store { return storetest.FakeGCSStore(t) })
 }
 
 func TestStoreFaultyPassThrough(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) hosting.Store {
-		return storetest.NewFaulty(hosting.NewMemStore(), 0)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return storetest.NewFaulty(store.NewMem(), 0)
 	})
 }
 
-// The files of a DirStore are the objects' bytes at their keys' paths, and
+// The files of a Dir are the objects' bytes at their keys' paths, and
 // List shows no temporary files.
 func TestStoreDirLayout(t *testing.T) {
 	ctx := context.Background()
@@ -123,7 +124,7 @@ func TestStoreDirReopen(t *testing.T) {
 		t.Fatalf("generation went from %d to %d", g1, g2)
 	}
 	// Both stores on one directory share the per-key locks.
-	if _, err := s1.PutIf(ctx, "d.pb", []byte("three"), g1); hosting.KindOf(err) != hosting.Conflict {
+	if _, err := s1.PutIf(ctx, "d.pb", []byte("three"), g1); kind.Of(err) != kind.Conflict {
 		t.Fatalf("stale PutIf through the first store: %v", err)
 	}
 	// A file touched behind the store's back has a new generation.
@@ -131,7 +132,7 @@ func TestStoreDirReopen(t *testing.T) {
 	if err := os.Chtimes(p, time.Time{}, time.Unix(0, g2+1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s1.PutIf(ctx, "d.pb", []byte("three"), g2); hosting.KindOf(err) != hosting.Conflict {
+	if _, err := s1.PutIf(ctx, "d.pb", []byte("three"), g2); kind.Of(err) != kind.Conflict {
 		t.Fatalf("PutIf after an outside change: %v", err)
 	}
 	// A generation in the future (a clock set back) still moves forward.
@@ -156,11 +157,11 @@ func TestStoreDirObjectAndFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.Put(ctx, "a/b/c", []byte("y"))
-	if hosting.KindOf(err) != hosting.Conflict {
+	if kind.Of(err) != kind.Conflict {
 		t.Fatalf("Put under an object: %v, want a Conflict", err)
 	}
 	err = s.Put(ctx, "a", []byte("y"))
-	if hosting.KindOf(err) != hosting.Conflict {
+	if kind.Of(err) != kind.Conflict {
 		t.Fatalf("Put over a folder: %v, want a Conflict", err)
 	}
 }
@@ -179,7 +180,7 @@ func TestStoreDirPing(t *testing.T) {
 	if err := os.WriteFile(dir, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Ping(context.Background()); hosting.KindOf(err) != hosting.Unavailable {
+	if err := s.Ping(context.Background()); kind.Of(err) != kind.Unavailable {
 		t.Fatalf("Ping where the directory became a file: %v", err)
 	}
 }
@@ -189,8 +190,8 @@ func TestStoreDirNotADirectory(t *testing.T) {
 	if err := os.WriteFile(f, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hosting.NewDirStore(f); err == nil {
-		t.Fatal("NewDirStore on a file: no error")
+	if _, err := store.NewDir(f); err == nil {
+		t.Fatal("NewDir on a file: no error")
 	}
 }
 
@@ -224,8 +225,8 @@ func TestStoreDirConcurrentDeletes(t *testing.T) {
 func TestStoreGCSURL(t *testing.T) {
 	ctx := context.Background()
 	for _, bad := range []string{"", "s3://b/p", "gs://", "gs:///p", "gs://b/../p", "/tmp/x"} {
-		if _, err := hosting.NewGCSStore(ctx, bad, option.WithoutAuthentication()); err == nil {
-			t.Errorf("NewGCSStore(%q): no error", bad)
+		if _, err := store.NewGCS(ctx, bad, option.WithoutAuthentication()); err == nil {
+			t.Errorf("NewGCS(%q): no error", bad)
 		}
 	}
 	for url, want := range map[string]string{
@@ -235,19 +236,19 @@ func TestStoreGCSURL(t *testing.T) {
 		"gs://b/p/q/":  "gs://b/p/q/",
 		"gs://b//p//q": "",
 	} {
-		s, err := hosting.NewGCSStore(ctx, url, option.WithoutAuthentication())
+		s, err := store.NewGCS(ctx, url, option.WithoutAuthentication())
 		if want == "" {
 			if err == nil {
-				t.Errorf("NewGCSStore(%q): no error", url)
+				t.Errorf("NewGCS(%q): no error", url)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("NewGCSStore(%q): %v", url, err)
+			t.Errorf("NewGCS(%q): %v", url, err)
 			continue
 		}
 		if got := s.String(); got != want {
-			t.Errorf("NewGCSStore(%q) = %s, want %s", url, got, want)
+			t.Errorf("NewGCS(%q) = %s, want %s", url, got, want)
 		}
 		s.Close()
 	}
@@ -258,12 +259,12 @@ func TestStoreGCSURL(t *testing.T) {
 func TestStoreGCSPrefixAndEmulatorHost(t *testing.T) {
 	ctx := context.Background()
 	url, opts, srv := storetest.NewFakeGCSServer(t)
-	a, err := hosting.NewGCSStore(ctx, url+"/a", opts...)
+	a, err := store.NewGCS(ctx, url+"/a", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := hosting.NewGCSStore(ctx, url+"/ab", opts...)
+	b, err := store.NewGCS(ctx, url+"/ab", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestStoreGCSPrefixAndEmulatorHost(t *testing.T) {
 	if err := b.Put(ctx, "k", []byte("in ab")); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*hosting.GCSStore{a, b} {
+	for _, s := range []*store.GCS{a, b} {
 		infos, err := s.List(ctx, "", "")
 		if err != nil || len(infos) != 1 || infos[0].Key != "k" {
 			t.Fatalf("%s: List = %v, %v", s, infos, err)
@@ -287,7 +288,7 @@ func TestStoreGCSPrefixAndEmulatorHost(t *testing.T) {
 
 	host := strings.TrimPrefix(srv.URL(), "http://")
 	t.Setenv("STORAGE_EMULATOR_HOST", host)
-	e, err := hosting.NewGCSStore(ctx, url+"/a")
+	e, err := store.NewGCS(ctx, url+"/a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,19 +310,19 @@ func TestStoreGCSPrefixAndEmulatorHost(t *testing.T) {
 func TestStoreGCSPingMissingBucket(t *testing.T) {
 	ctx := context.Background()
 	_, opts := storetest.NewFakeGCS(t)
-	s, err := hosting.NewGCSStore(ctx, "gs://no-such-bucket/p", opts...)
+	s, err := store.NewGCS(ctx, "gs://no-such-bucket/p", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Ping(ctx); hosting.KindOf(err) != hosting.Unavailable {
+	if err := s.Ping(ctx); kind.Of(err) != kind.Unavailable {
 		t.Fatalf("Ping of a missing bucket: %v", err)
 	}
 }
 
 func TestStoreFaulty(t *testing.T) {
 	ctx := context.Background()
-	mem := hosting.NewMemStore()
+	mem := store.NewMem()
 	f := storetest.NewFaulty(mem, 2)
 	if err := f.Put(ctx, "a", []byte("1")); err != nil {
 		t.Fatal(err)
@@ -329,7 +330,7 @@ func TestStoreFaulty(t *testing.T) {
 	if err := f.Put(ctx, "b", []byte("2")); !errors.Is(err, storetest.ErrInjected) {
 		t.Fatalf("second write: %v", err)
 	}
-	if _, _, err := mem.Get(ctx, "b"); hosting.KindOf(err) != hosting.NotFound {
+	if _, _, err := mem.Get(ctx, "b"); kind.Of(err) != kind.NotFound {
 		t.Fatalf("failed write reached the store: %v", err)
 	}
 	if _, err := f.PutIf(ctx, "c", []byte("3"), 0); err != nil {

@@ -1,4 +1,4 @@
-package hosting
+package store
 
 import (
 	"context"
@@ -14,11 +14,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"tbhost/hosting/kind"
 	"time"
 	"unicode/utf8"
 )
 
-// DirStore is a Store in a local directory: the object at key "a/b/c" is the
+// Dir is a Store in a local directory: the object at key "a/b/c" is the
 // file <dir>/a/b/c, holding exactly the object's bytes.
 //
 // Writes are atomic and durable: the bytes go to a temporary file in the
@@ -33,16 +34,16 @@ import (
 // new generation greater than the object's previous one and than any other
 // generation issued in this process, so generations never repeat for a key.
 // Conditional writes are serialised by per-key locks shared by every
-// DirStore in the process: one process may use a directory at a time, from
+// Dir in the process: one process may use a directory at a time, from
 // any number of goroutines.
 //
 // A key cannot be both an object and a folder of other objects ("a/b" and
 // "a/b/c"); writing one over the other fails with an error of kind Conflict.
-type DirStore struct {
+type Dir struct {
 	root string
 }
 
-var _ Store = (*DirStore)(nil)
+var _ Store = (*Dir)(nil)
 
 const (
 	dirTempPrefix   = ".tbhost-tmp-"
@@ -62,11 +63,11 @@ var (
 	dirLastGen atomic.Int64
 )
 
-// NewDirStore returns a store rooted at dir, creating the directory if
+// NewDir returns a store rooted at dir, creating the directory if
 // needed.
-func NewDirStore(dir string) (*DirStore, error) {
+func NewDir(dir string) (*Dir, error) {
 	if dir == "" {
-		return nil, Errorf(Invalid, "dir store: empty directory name")
+		return nil, kind.Errorf(kind.Invalid, "dir store: empty directory name")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -80,19 +81,19 @@ func NewDirStore(dir string) (*DirStore, error) {
 		return nil, fmt.Errorf("dir store: %w", err)
 	}
 	if !fi.IsDir() {
-		return nil, Errorf(Invalid, "dir store: %s is not a directory", abs)
+		return nil, kind.Errorf(kind.Invalid, "dir store: %s is not a directory", abs)
 	}
-	return &DirStore{root: abs}, nil
+	return &Dir{root: abs}, nil
 }
 
 // Root returns the store's directory (absolute).
-func (s *DirStore) Root() string { return s.root }
+func (s *Dir) Root() string { return s.root }
 
-func (s *DirStore) path(key string) string {
+func (s *Dir) path(key string) string {
 	return filepath.Join(s.root, filepath.FromSlash(key))
 }
 
-func (s *DirStore) lock(key string) *sync.Mutex {
+func (s *Dir) lock(key string) *sync.Mutex {
 	var h maphash.Hash
 	h.SetSeed(dirLockSeed)
 	h.WriteString(s.root)
@@ -102,20 +103,20 @@ func (s *DirStore) lock(key string) *sync.Mutex {
 }
 
 // Put writes the object at key, replacing any object there.
-func (s *DirStore) Put(ctx context.Context, key string, data []byte) error {
+func (s *Dir) Put(ctx context.Context, key string, data []byte) error {
 	_, err := s.write(ctx, key, data, nil)
 	return err
 }
 
 // PutIf writes the object at key only if its current generation is gen
 // (0: the object must not exist).
-func (s *DirStore) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
+func (s *Dir) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
 	return s.write(ctx, key, data, &gen)
 }
 
 // write writes the object at key, if want is nil or is its current
 // generation, and returns the new generation.
-func (s *DirStore) write(ctx context.Context, key string, data []byte, want *int64) (int64, error) {
+func (s *Dir) write(ctx context.Context, key string, data []byte, want *int64) (int64, error) {
 	if err := checkStoreKey("put", key); err != nil {
 		return 0, err
 	}
@@ -185,7 +186,7 @@ func (s *DirStore) write(ctx context.Context, key string, data []byte, want *int
 func dirWriteErr(key string, err error) error {
 	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
 		// The message is for API users: no local paths.
-		return &Error{Kind: Conflict, Err: err,
+		return &kind.Error{Kind: kind.Conflict, Err: err,
 			Message: fmt.Sprintf("put %s: a key cannot be both an object and a folder of objects", key)}
 	}
 	return fmt.Errorf("put %s: %w", key, err)
@@ -256,7 +257,7 @@ func noteDirGen(g int64) {
 
 // createTemp creates a temporary file in dir, creating dir if needed. A
 // concurrent Delete may remove an empty dir between the two steps: retry.
-func (s *DirStore) createTemp(dir string) (*os.File, error) {
+func (s *Dir) createTemp(dir string) (*os.File, error) {
 	var err error
 	for range 100 {
 		err = s.mkdirs(dir)
@@ -276,7 +277,7 @@ func (s *DirStore) createTemp(dir string) (*os.File, error) {
 
 // mkdirs creates dir and its missing parents under the root, syncing the
 // parent of each directory it creates.
-func (s *DirStore) mkdirs(dir string) error {
+func (s *Dir) mkdirs(dir string) error {
 	fi, err := os.Stat(dir)
 	if err == nil {
 		if !fi.IsDir() {
@@ -315,7 +316,7 @@ func syncDir(dir string) error {
 
 // openObject opens the file of key; an error of kind NotFound if there is
 // no such object.
-func (s *DirStore) openObject(op, key string) (*os.File, fs.FileInfo, error) {
+func (s *Dir) openObject(op, key string) (*os.File, fs.FileInfo, error) {
 	f, err := os.Open(s.path(key))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
@@ -336,7 +337,7 @@ func (s *DirStore) openObject(op, key string) (*os.File, fs.FileInfo, error) {
 }
 
 // Get returns the object and its generation.
-func (s *DirStore) Get(ctx context.Context, key string) ([]byte, int64, error) {
+func (s *Dir) Get(ctx context.Context, key string) ([]byte, int64, error) {
 	if err := checkStoreKey("get", key); err != nil {
 		return nil, 0, err
 	}
@@ -367,7 +368,7 @@ func (s *DirStore) Get(ctx context.Context, key string) ([]byte, int64, error) {
 // Open streams the object from offset off. An offset equal to the size gives
 // an empty reader; a larger one is an error of kind Invalid. Reads fail once
 // ctx is done.
-func (s *DirStore) Open(ctx context.Context, key string, off int64) (io.ReadCloser, error) {
+func (s *Dir) Open(ctx context.Context, key string, off int64) (io.ReadCloser, error) {
 	if err := checkStoreKey("open", key); err != nil {
 		return nil, err
 	}
@@ -390,7 +391,7 @@ func (s *DirStore) Open(ctx context.Context, key string, off int64) (io.ReadClos
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (s *DirStore) List(ctx context.Context, prefix, from string) ([]ObjectInfo, error) {
+func (s *Dir) List(ctx context.Context, prefix, from string) ([]ObjectInfo, error) {
 	if err := checkStorePrefix(prefix); err != nil {
 		return nil, err
 	}
@@ -452,9 +453,41 @@ func (s *DirStore) List(ctx context.Context, prefix, from string) ([]ObjectInfo,
 	return out, nil
 }
 
+// Children returns the segments directly under prefix: the entries of
+// its folder, empty folders (left by deletes) aside.
+func (s *Dir) Children(ctx context.Context, prefix string) ([]string, error) {
+	if err := checkChildrenPrefix(prefix); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	ents, err := os.ReadDir(s.path(strings.TrimSuffix(prefix, "/")))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), reservedPrefix) {
+			continue
+		}
+		if e.IsDir() {
+			if sub, err := os.ReadDir(filepath.Join(s.path(strings.TrimSuffix(prefix, "/")), e.Name())); err != nil || len(sub) == 0 {
+				continue
+			}
+		}
+		out = append(out, e.Name())
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // Delete removes the object, and the folders it leaves empty; deleting a
 // missing object is not an error.
-func (s *DirStore) Delete(ctx context.Context, key string) error {
+func (s *Dir) Delete(ctx context.Context, key string) error {
 	if err := checkStoreKey("delete", key); err != nil {
 		return err
 	}
@@ -492,13 +525,13 @@ func (s *DirStore) Delete(ctx context.Context, key string) error {
 }
 
 // Ping checks that the directory is writable.
-func (s *DirStore) Ping(ctx context.Context) error {
+func (s *Dir) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	f, err := os.CreateTemp(s.root, dirTempPrefix+"ping-*")
 	if err != nil {
-		return Errorf(Unavailable, "ping %s: %w", s.root, err)
+		return kind.Errorf(kind.Unavailable, "ping %s: %w", s.root, err)
 	}
 	name := f.Name()
 	_, err = f.Write([]byte("ping"))
@@ -509,7 +542,7 @@ func (s *DirStore) Ping(ctx context.Context) error {
 		err = rerr
 	}
 	if err != nil {
-		return Errorf(Unavailable, "ping %s: %w", s.root, err)
+		return kind.Errorf(kind.Unavailable, "ping %s: %w", s.root, err)
 	}
 	return nil
 }
@@ -522,17 +555,17 @@ func (s *DirStore) Ping(ctx context.Context) error {
 // not "." or "..", and not starting with the reserved ".tbhost-".
 func checkStoreKey(op, key string) error {
 	if key == "" {
-		return Errorf(Invalid, "%s: empty key", op)
+		return kind.Errorf(kind.Invalid, "%s: empty key", op)
 	}
 	if len(key) > maxKeyBytes {
-		return Errorf(Invalid, "%s %.64s...: key longer than %d bytes", op, key, maxKeyBytes)
+		return kind.Errorf(kind.Invalid, "%s %.64s...: key longer than %d bytes", op, key, maxKeyBytes)
 	}
 	if err := checkKeyChars(key); err != nil {
-		return Errorf(Invalid, "%s %q: %v", op, key, err)
+		return kind.Errorf(kind.Invalid, "%s %q: %v", op, key, err)
 	}
 	for seg := range strings.SplitSeq(key, "/") {
 		if err := checkSegment(seg); err != nil {
-			return Errorf(Invalid, "%s %q: %v", op, key, err)
+			return kind.Errorf(kind.Invalid, "%s %q: %v", op, key, err)
 		}
 	}
 	return nil
@@ -541,17 +574,26 @@ func checkStoreKey(op, key string) error {
 // checkStorePrefix checks a List prefix: every complete segment (before the
 // last "/") must be valid; the last, partial one may be anything a key
 // segment may start with.
+// checkChildrenPrefix checks the prefix of a Children call: a key of
+// folders, ending in "/".
+func checkChildrenPrefix(prefix string) error {
+	if !strings.HasSuffix(prefix, "/") {
+		return kind.Errorf(kind.Invalid, "list %q: a prefix of children ends in \"/\"", prefix)
+	}
+	return checkStoreKey("list", strings.TrimSuffix(prefix, "/"))
+}
+
 func checkStorePrefix(prefix string) error {
 	if len(prefix) > maxKeyBytes {
-		return Errorf(Invalid, "list %.64s...: prefix longer than %d bytes", prefix, maxKeyBytes)
+		return kind.Errorf(kind.Invalid, "list %.64s...: prefix longer than %d bytes", prefix, maxKeyBytes)
 	}
 	if err := checkKeyChars(prefix); err != nil {
-		return Errorf(Invalid, "list %q: %v", prefix, err)
+		return kind.Errorf(kind.Invalid, "list %q: %v", prefix, err)
 	}
 	segs := strings.Split(prefix, "/")
 	for _, seg := range segs[:len(segs)-1] {
 		if err := checkSegment(seg); err != nil {
-			return Errorf(Invalid, "list %q: %v", prefix, err)
+			return kind.Errorf(kind.Invalid, "list %q: %v", prefix, err)
 		}
 	}
 	return nil
@@ -586,7 +628,7 @@ func checkSegment(seg string) error {
 // checkOffset checks an Open offset against the object's size.
 func checkOffset(key string, off, size int64) error {
 	if off < 0 || off > size {
-		return Errorf(Invalid, "open %s: offset %d outside the object (size %d)", key, off, size)
+		return kind.Errorf(kind.Invalid, "open %s: offset %d outside the object (size %d)", key, off, size)
 	}
 	return nil
 }
@@ -596,13 +638,13 @@ func objectNotFound(op, key string, err error) error {
 	if err == nil {
 		err = fs.ErrNotExist
 	}
-	return &Error{Kind: NotFound, Message: fmt.Sprintf("%s %s: no such object", op, key), Err: err}
+	return &kind.Error{Kind: kind.NotFound, Message: fmt.Sprintf("%s %s: no such object", op, key), Err: err}
 }
 
 // generationConflict is the Conflict error of a failed PutIf.
 func generationConflict(key string, gen int64) error {
 	if gen == 0 {
-		return Errorf(Conflict, "put %s: object already exists", key)
+		return kind.Errorf(kind.Conflict, "put %s: object already exists", key)
 	}
-	return Errorf(Conflict, "put %s: object is not at generation %d", key, gen)
+	return kind.Errorf(kind.Conflict, "put %s: object is not at generation %d", key, gen)
 }

@@ -1,4 +1,7 @@
-package hosting
+// Package kind is tbhost's error vocabulary: every error a request can
+// meet has a Kind, and Status is the one table from kind to HTTP status.
+// It is a leaf: the store, the engine and the HTTP packages all speak it.
+package kind
 
 import (
 	"errors"
@@ -19,6 +22,9 @@ const (
 	Conflict
 	TooLarge
 	Unavailable
+	// UnsupportedEncoding: a request body in an encoding the server does
+	// not read (the client may send it again plain).
+	UnsupportedEncoding
 )
 
 // statusOf is the one table from error kind to HTTP status.
@@ -31,6 +37,8 @@ var statusOf = map[Kind]int{
 	Conflict:     http.StatusConflict,
 	TooLarge:     http.StatusRequestEntityTooLarge,
 	Unavailable:  http.StatusServiceUnavailable,
+
+	UnsupportedEncoding: http.StatusUnsupportedMediaType,
 }
 
 // Error is an error with a kind and a message meant for the API's user.
@@ -53,8 +61,8 @@ func Errorf(k Kind, format string, args ...any) error {
 	return &Error{Kind: k, Message: err.Error(), Err: errors.Unwrap(err)}
 }
 
-// KindOf returns the kind of the first *Error in err's chain, or Internal.
-func KindOf(err error) Kind {
+// Of returns the kind of the first *Error in err's chain, or Internal.
+func Of(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
@@ -62,5 +70,5 @@ func KindOf(err error) Kind {
 	return Internal
 }
 
-// StatusOf returns the HTTP status for err.
-func StatusOf(err error) int { return statusOf[KindOf(err)] }
+// Status returns the HTTP status for err.
+func Status(err error) int { return statusOf[Of(err)] }

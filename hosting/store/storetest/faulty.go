@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tbhost/hosting"
+	"tbhost/hosting/store"
 )
 
 // ErrInjected is the error Faulty returns for the writes it fails.
@@ -16,7 +16,7 @@ var ErrInjected = errors.New("storetest: injected write failure")
 
 // Unreachable wraps a Store whose Ping fails, as a bucket out of reach
 // does; other calls pass through. It tests readiness checks.
-type Unreachable struct{ hosting.Store }
+type Unreachable struct{ store.Store }
 
 // Ping reports the store unreachable.
 func (Unreachable) Ping(context.Context) error { return errors.New("storetest: bucket unreachable") }
@@ -31,7 +31,7 @@ func (Unreachable) Ping(context.Context) error { return errors.New("storetest: b
 // After set, a failing write does reach the store and then reports an error
 // (a write whose response was lost).
 type Faulty struct {
-	hosting.Store
+	store.Store
 
 	writes atomic.Int64
 	failed atomic.Int64
@@ -44,7 +44,7 @@ type Faulty struct {
 }
 
 // NewFaulty returns s wrapped to fail its failAt-th write (0: none).
-func NewFaulty(s hosting.Store, failAt int) *Faulty {
+func NewFaulty(s store.Store, failAt int) *Faulty {
 	return &Faulty{Store: s, failAt: int64(failAt)}
 }
 

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"tbhost/hosting/store"
+)
+
+// rawPart is one stored append of a raw file.
+type rawPart struct {
+	key      string
+	off, len int64
+}
+
+// rawParts lists the parts of (run, file) that make up its first size
+// bytes, in offset order, each trimmed so that parts never overlap.
+func (s *Engine) rawParts(ctx context.Context, id, run, file string, size int64) ([]rawPart, error) {
+	prefix := rawFilePrefix(id, run, file)
+	objs, err := s.store.List(ctx, prefix, "")
+	if err != nil {
+		s.storeError("list")
+		return nil, fmt.Errorf("list raw parts of %s/%s: %w", run, file, err)
+	}
+	var parts []rawPart
+	for _, p := range partsOf(objs, prefix) {
+		if p.off < size {
+			parts = append(parts, p)
+		}
+	}
+	var pos int64
+	for i := range parts {
+		p := &parts[i]
+		if p.off != pos {
+			return nil, fmt.Errorf("raw file %s/%s: bytes %d to %d are missing from the store", run, file, pos, p.off)
+		}
+		end := size
+		if i+1 < len(parts) {
+			end = parts[i+1].off
+		}
+		p.len = min(p.len, end-p.off)
+		pos = p.off + p.len
+	}
+	if pos != size {
+		return nil, fmt.Errorf("raw file %s/%s: the store holds %d of its %d bytes", run, file, pos, size)
+	}
+	return parts, nil
+}
+
+// partsOf picks from objs the raw parts under a file's prefix, in offset
+// order, untrimmed.
+func partsOf(objs []store.ObjectInfo, prefix string) []rawPart {
+	var parts []rawPart
+	for _, o := range objs {
+		rest, ok := strings.CutPrefix(o.Key, prefix)
+		if !ok {
+			continue
+		}
+		off, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil {
+			continue
+		}
+		parts = append(parts, rawPart{key: o.Key, off: off, len: o.Size})
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].off < parts[j].off })
+	return parts
+}
+
+// CopyRaw writes the first size bytes of (run, file) as uploaded to w.
+func (s *Engine) CopyRaw(ctx context.Context, w io.Writer, id, run, file string, size int64) error {
+	parts, err := s.rawParts(ctx, id, run, file, size)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		rc, err := s.store.Open(ctx, p.key, 0)
+		if err != nil {
+			s.storeError("get")
+			return fmt.Errorf("open %s: %w", p.key, err)
+		}
+		_, err = io.CopyN(w, rc, p.len)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p.key, err)
+		}
+	}
+	return nil
+}
+
+// Files returns a run's file names in name order (the order they were written).
+func (r *Run) Files() []string {
+	names := make([]string, 0, len(r.d.Files))
+	for n := range r.d.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
