@@ -72,6 +72,46 @@ export function xAxis(kind: Kind, extra: uPlot.Axis = {}): uPlot.Axis {
   return a;
 }
 
+/** LOG_GAP: the least vertical spacing of two log-axis labels, CSS px. */
+const LOG_GAP = 20;
+
+/** logSplits: every 1..9 × 10^k inside [min, max], written exactly. */
+export function logSplits(min: number, max: number): number[] {
+  const out: number[] = [];
+  if (!(min > 0) || !(max > min)) return out;
+  for (let e = Math.floor(Math.log10(min)) - 1; e <= Math.ceil(Math.log10(max)); e++) {
+    for (let m = 1; m <= 9; m++) {
+      const v = Number(`${m}e${e}`);
+      if (v >= min && v <= max) out.push(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * logShown picks the log ticks to label (the others become null) for a
+ * decade that is perDecade px tall: all of 1..9 × 10^k when they are
+ * LOG_GAP apart, else 1, 2, 3, 5, else 1, 2, 5, else the decades, or every
+ * n-th decade (the exponents that are multiples of n).
+ */
+export function logShown(splits: readonly (number | null)[], perDecade: number): (number | null)[] {
+  const gap = (a: number, b: number) => perDecade * Math.log10(b / a);
+  let ms: number[] | null = null;
+  for (const cand of [[1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 5], [1, 2, 5], [1]]) {
+    let ok = true;
+    for (let i = 0; i < cand.length; i++) if (gap(cand[i], cand[i + 1] ?? 10) < LOG_GAP) ok = false;
+    if (ok) { ms = cand; break; }
+  }
+  const every = ms ? 1 : Math.max(1, Math.ceil(LOG_GAP / Math.max(perDecade, 1e-9)));
+  const keep = new Set(ms ?? [1]);
+  return splits.map((v) => {
+    if (v == null || !(v > 0)) return null;
+    const [m, e] = v.toExponential().split('e').map(Number);
+    if (!keep.has(Math.round(m)) || Math.abs(m - Math.round(m)) > 1e-9) return null;
+    return ((e % every) + every) % every === 0 ? v : null;
+  });
+}
+
 /** yAxis: the left axis of a kind, as wide as its widest label, and at
  * least half the widest x label (the first x label sits on its edge). */
 export function yAxis(kind: Kind, extra: uPlot.Axis = {}): uPlot.Axis {
@@ -85,7 +125,23 @@ export function yAxis(kind: Kind, extra: uPlot.Axis = {}): uPlot.Axis {
     },
     values: kind === 'log' ? (_u: uPlot, splits: number[]) => labels('log', splits, 0)
       : (_u: uPlot, splits: number[], _i: number, _space: number, incr: number) => labels(kind, splits, incr),
+    ...(kind === 'log' ? logLayout() : {}),
     ...extra,
+  };
+}
+
+/** logLayout: the splits and filters of a log y axis (uPlot's own
+ * assume a range that starts at a power of 10). */
+function logLayout(): uPlot.Axis {
+  const filter = (u: uPlot, splits: number[]) => {
+    const perDecade = Math.abs(u.valToPos(1, 'y') - u.valToPos(10, 'y'));
+    return logShown(splits, perDecade) as number[];
+  };
+  return {
+    splits: (_u: uPlot, _i: number, min: number, max: number) => logSplits(min, max),
+    filter,
+    grid: { stroke: '#eee', width: 1, filter },
+    ticks: { stroke: '#ddd', width: 1, size: TICK, filter },
   };
 }
 

@@ -736,7 +736,6 @@ class ScalarChart {
     if (!this.hovered || left < 0 || !this.drawn.length) { this.tip.hidden = true; return; }
     const xv = u.posToVal(left, 'x');
     const yv = u.posToVal(u.cursor.top ?? 0, 'y');
-    const mode = this.view.app.state.x;
     type Row = { d: Drawn; i: number; dist: number };
     let rows: Row[] = [];
     for (const d of this.drawn) {
@@ -760,14 +759,14 @@ class ScalarChart {
       );
       if (smoothing) tr.append(el('td', { class: 'num tip-smoothed', text: fmtValue(d.smoothVals[i]) }));
       tr.append(el('td', { class: 'num tip-value', text: fmtValue(d.s.value[j]) }), el('td', { class: 'num tip-step', text: fmtStep(d.s.step[j]) }));
-      tr.append(el('td', { class: 'num muted tip-time', text: mode === 'wall' ? fmtWall(d.s.wall[j]) : fmtDuration(d.s.wall[j] - this.base(d.run), 0.001) }));
+      tr.append(el('td', { class: 'num muted tip-time', text: fmtWall(d.s.wall[j]) }), el('td', { class: 'num muted tip-relative', text: fmtDuration(d.s.wall[j] - this.base(d.run), 0.001) }));
       const m = near(d);
       if (m) tr.append(el('td', { class: 'warn', text: `${m.kind} at step ${fmtStep(m.step)}` }));
       tbody.append(tr);
     }
     const head = el('tr', {}, el('th'), el('th', { text: 'Run' }));
     if (smoothing) head.append(el('th', { text: 'Smoothed' }));
-    head.append(el('th', { text: 'Value' }), el('th', { text: 'Step' }), el('th', { text: mode === 'wall' ? 'Time' : 'Relative' }));
+    head.append(el('th', { text: 'Value' }), el('th', { text: 'Step' }), el('th', { text: 'Time' }), el('th', { text: 'Relative' }));
     const table = el('table', {}, el('thead', {}, head), tbody);
     this.tip.replaceChildren(table);
     if (total > rows.length) this.tip.append(el('div', { class: 'muted', text: `${total - rows.length} more runs (closest to the cursor shown)` }));
