@@ -28,34 +28,95 @@ type serveFlags struct {
 
 func (m *Main) parseServe(args []string) (*serveFlags, error) {
 	f := &serveFlags{}
+	env := &envReader{m: m}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&f.addr, "addr", m.env("TBHOST_ADDR", ":6006"), "address to listen on (TBHOST_ADDR)")
 	fs.StringVar(&f.data, "data", m.env("TBHOST_DATA", "./tbhost-data"), "local directory that stores boards, the default store (TBHOST_DATA)")
 	fs.StringVar(&f.storage, "storage", m.env("TBHOST_STORAGE", ""), "gs://bucket/prefix to store boards in Google Cloud Storage instead of --data (TBHOST_STORAGE)")
-	fs.Int64Var(&f.cacheMB, "cache-mb", envInt(m, "TBHOST_CACHE_MB", 256), "memory for decoded run digests, in MiB (TBHOST_CACHE_MB)")
+	fs.Int64Var(&f.cacheMB, "cache-mb", env.int("TBHOST_CACHE_MB", 256), "memory for decoded run digests, in MiB (TBHOST_CACHE_MB)")
 	fs.StringVar(&f.uploadToken, "upload-token", m.env("TBHOST_UPLOAD_TOKEN", ""), "if set, creating a board needs this token (TBHOST_UPLOAD_TOKEN)")
-	fs.Int64Var(&f.maxRequestMB, "max-request-mb", envInt(m, "TBHOST_MAX_REQUEST_MB", 64), "largest upload request body, in MiB (TBHOST_MAX_REQUEST_MB)")
-	fs.Int64Var(&f.maxBoardMB, "max-board-mb", envInt(m, "TBHOST_MAX_BOARD_MB", 50<<10), "most raw bytes per board, in MiB; -1 for no limit (TBHOST_MAX_BOARD_MB)")
+	fs.Int64Var(&f.maxRequestMB, "max-request-mb", env.int("TBHOST_MAX_REQUEST_MB", 64), "largest upload request body, in MiB (TBHOST_MAX_REQUEST_MB)")
+	fs.Int64Var(&f.maxBoardMB, "max-board-mb", env.int("TBHOST_MAX_BOARD_MB", 50<<10), "most raw bytes per board, in MiB; -1 for no limit (TBHOST_MAX_BOARD_MB)")
 	fs.StringVar(&f.samples, "samples-per-plugin", m.env("TBHOST_SAMPLES_PER_PLUGIN", ""), "reservoir sizes, e.g. scalars=500,images=20; 0 keeps all (TBHOST_SAMPLES_PER_PLUGIN)")
 	fs.StringVar(&f.logFormat, "log-format", m.env("TBHOST_LOG_FORMAT", ""), "text or json (default: text on a terminal, json otherwise) (TBHOST_LOG_FORMAT)")
-	fs.DurationVar(&f.flushInterval, "flush-interval", envDuration(m, "TBHOST_FLUSH_INTERVAL", 5*time.Second), "how long a run's stored digest may lag its uploads; the lag is replayed from the raw bytes on load (TBHOST_FLUSH_INTERVAL)")
-	fs.DurationVar(&f.shutdown, "shutdown-timeout", envDuration(m, "TBHOST_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM (TBHOST_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&f.flushInterval, "flush-interval", env.duration("TBHOST_FLUSH_INTERVAL", 5*time.Second), "how long a run's stored digest may lag its uploads; the lag is replayed from the raw bytes on load (TBHOST_FLUSH_INTERVAL)")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", env.duration("TBHOST_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM (TBHOST_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
+	if err := env.err(fs); err != nil {
+		return nil, err
+	}
+	switch f.logFormat {
+	case "", "text", "json":
+	default:
+		return nil, fmt.Errorf("--log-format %q: give text or json (TBHOST_LOG_FORMAT)", f.logFormat)
+	}
 	return f, nil
 }
 
-func envInt(m *Main, name string, def int64) int64 {
-	v, err := strconv.ParseInt(m.Getenv(name), 10, 64)
-	if err != nil {
+// envReader reads flag defaults from the environment and remembers the
+// values it could not read, so that a malformed setting is an error that
+// says what is expected rather than a silent default.
+type envReader struct {
+	m    *Main
+	bad  map[string]string // flag name's variable → the sentence
+	vars []string          // in order
+}
+
+func (e *envReader) fail(name, msg string) {
+	if e.bad == nil {
+		e.bad = map[string]string{}
+	}
+	e.bad[name] = msg
+	e.vars = append(e.vars, name)
+}
+
+func (e *envReader) int(name string, def int64) int64 {
+	v := e.m.Getenv(name)
+	if v == "" {
 		return def
 	}
-	return v
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		e.fail(name, fmt.Sprintf("%s=%q is not a whole number (e.g. %s=%d)", name, v, name, def))
+		return def
+	}
+	return n
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.m.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		e.fail(name, fmt.Sprintf("%s=%q is not a duration (e.g. %s=%v)", name, v, name, def))
+		return def
+	}
+	return d
+}
+
+// err reports the malformed variables whose flags the command line did
+// not set (a flag given overrides its variable).
+func (e *envReader) err(fs *flag.FlagSet) error {
+	var msgs []string
+	for _, name := range e.vars {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || strings.Contains(f.Usage, "("+name+")") })
+		if !given {
+			msgs = append(msgs, e.bad[name])
+		}
+	}
+	if len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 // logger returns a slog.Logger: JSON in production, text on a terminal.
@@ -178,12 +239,4 @@ func displayAddr(a net.Addr) string {
 		return "localhost" + strings.TrimPrefix(s, "0.0.0.0")
 	}
 	return s
-}
-
-func envDuration(m *Main, name string, def time.Duration) time.Duration {
-	d, err := time.ParseDuration(m.Getenv(name))
-	if err != nil {
-		return def
-	}
-	return d
 }

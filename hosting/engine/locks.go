@@ -43,6 +43,31 @@ func (l *runLocks) lock(key string) (unlock func()) {
 	}
 }
 
+// tryLock locks the run if nobody holds it, and returns its unlock; nil
+// when the run is busy.
+func (l *runLocks) tryLock(key string) (unlock func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m[key] != nil {
+		return nil
+	}
+	if l.m == nil {
+		l.m = map[string]*runMutex{}
+	}
+	m := &runMutex{refs: 1}
+	m.Lock()
+	l.m[key] = m
+	return func() {
+		m.Unlock()
+		l.mu.Lock()
+		m.refs--
+		if m.refs == 0 {
+			delete(l.m, key)
+		}
+		l.mu.Unlock()
+	}
+}
+
 // held reports how many runs have a holder or a waiter (for tests).
 func (l *runLocks) held() int {
 	l.mu.Lock()

@@ -22,14 +22,15 @@ const (
 	maxDescLen = 2000
 )
 
-// CleanRun validates a run name and returns its normal form: "/"-separated
-// (backslashes become slashes), no empty or "." segments, "." for the root.
-// Absolute paths, "..", NUL and control characters are refused.
+// CleanRun validates a run name and returns its normal form: "/"-separated,
+// no empty or "." segments, "." for the root. A backslash is part of a
+// folder's name, as TensorBoard reads it on the systems that write event
+// files (a client on Windows sends its separators as "/"). Absolute paths,
+// "..", NUL and control characters are refused.
 func CleanRun(run string) (string, error) {
 	if err := checkText("run name", run, maxRunLen); err != nil {
 		return "", err
 	}
-	run = strings.ReplaceAll(run, `\`, "/")
 	if strings.HasPrefix(run, "/") || (len(run) >= 2 && run[1] == ':') {
 		return "", kind.Errorf(kind.Invalid, "run name %q is an absolute path; give it relative to the log dir", run)
 	}

@@ -406,7 +406,10 @@ func (s *Engine) trimWriters() {
 		if total <= s.cfg.CacheBytes {
 			return
 		}
-		unlock := s.runs.lock(w.key)
+		unlock := s.runs.tryLock(w.key)
+		if unlock == nil {
+			continue // busy (maybe on a slow store write): others go first
+		}
 		if !w.closed.Load() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			err := s.flush(ctx, w)
