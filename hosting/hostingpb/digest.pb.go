@@ -134,7 +134,12 @@ type FileState struct {
 	// Replays list from it: a retry through a server that had not seen it
 	// may have stored it again, longer, so it can run past size. Unset in
 	// digests written before it existed (replays then list from size).
-	LastPart      *int64 `protobuf:"varint,10,opt,name=last_part,json=lastPart,proto3,oneof" json:"last_part,omitempty"`
+	LastPart *int64 `protobuf:"varint,10,opt,name=last_part,json=lastPart,proto3,oneof" json:"last_part,omitempty"`
+	// Byte ranges of the file stored inside batch objects
+	// (boards/<id>/batch/<name>) rather than as parts of their own, in
+	// offset order. A checkpoint names them before the batch is answered,
+	// so replays and exports find them here.
+	Extents       []*Extent `protobuf:"bytes,11,rep,name=extents,proto3" json:"extents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -239,6 +244,84 @@ func (x *FileState) GetLastPart() int64 {
 	return 0
 }
 
+func (x *FileState) GetExtents() []*Extent {
+	if x != nil {
+		return x.Extents
+	}
+	return nil
+}
+
+// Extent is a range of a file's bytes kept inside a batch object: bytes
+// [offset, offset+length) of the file are bytes [pos, pos+length) of the
+// object boards/<id>/batch/<batch>.
+type Extent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Offset        int64                  `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
+	Length        int64                  `protobuf:"varint,2,opt,name=length,proto3" json:"length,omitempty"`
+	Batch         string                 `protobuf:"bytes,3,opt,name=batch,proto3" json:"batch,omitempty"`
+	Pos           int64                  `protobuf:"varint,4,opt,name=pos,proto3" json:"pos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Extent) Reset() {
+	*x = Extent{}
+	mi := &file_hosting_hostingpb_digest_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Extent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Extent) ProtoMessage() {}
+
+func (x *Extent) ProtoReflect() protoreflect.Message {
+	mi := &file_hosting_hostingpb_digest_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Extent.ProtoReflect.Descriptor instead.
+func (*Extent) Descriptor() ([]byte, []int) {
+	return file_hosting_hostingpb_digest_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Extent) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *Extent) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *Extent) GetBatch() string {
+	if x != nil {
+		return x.Batch
+	}
+	return ""
+}
+
+func (x *Extent) GetPos() int64 {
+	if x != nil {
+		return x.Pos
+	}
+	return 0
+}
+
 // TagMeta is what a tag's summary metadata said.
 type TagMeta struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -250,7 +333,7 @@ type TagMeta struct {
 
 func (x *TagMeta) Reset() {
 	*x = TagMeta{}
-	mi := &file_hosting_hostingpb_digest_proto_msgTypes[2]
+	mi := &file_hosting_hostingpb_digest_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +345,7 @@ func (x *TagMeta) String() string {
 func (*TagMeta) ProtoMessage() {}
 
 func (x *TagMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_hosting_hostingpb_digest_proto_msgTypes[2]
+	mi := &file_hosting_hostingpb_digest_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +358,7 @@ func (x *TagMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagMeta.ProtoReflect.Descriptor instead.
 func (*TagMeta) Descriptor() ([]byte, []int) {
-	return file_hosting_hostingpb_digest_proto_rawDescGZIP(), []int{2}
+	return file_hosting_hostingpb_digest_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TagMeta) GetDisplayName() string {
@@ -309,7 +392,7 @@ type Item struct {
 
 func (x *Item) Reset() {
 	*x = Item{}
-	mi := &file_hosting_hostingpb_digest_proto_msgTypes[3]
+	mi := &file_hosting_hostingpb_digest_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +404,7 @@ func (x *Item) String() string {
 func (*Item) ProtoMessage() {}
 
 func (x *Item) ProtoReflect() protoreflect.Message {
-	mi := &file_hosting_hostingpb_digest_proto_msgTypes[3]
+	mi := &file_hosting_hostingpb_digest_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +417,7 @@ func (x *Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Item.ProtoReflect.Descriptor instead.
 func (*Item) Descriptor() ([]byte, []int) {
-	return file_hosting_hostingpb_digest_proto_rawDescGZIP(), []int{3}
+	return file_hosting_hostingpb_digest_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Item) GetFloats() []float64 {
@@ -393,7 +476,7 @@ const file_hosting_hostingpb_digest_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x17.tbhost.hosting.TagMetaR\x05value:\x028\x01\x1a:\n" +
 	"\fHparamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x8e\x03\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xc0\x03\n" +
 	"\tFileState\x12\x12\n" +
 	"\x04size\x18\x01 \x01(\x03R\x04size\x12\x16\n" +
 	"\x06parsed\x18\x02 \x01(\x03R\x06parsed\x12\x18\n" +
@@ -406,12 +489,18 @@ const file_hosting_hostingpb_digest_proto_rawDesc = "" +
 	"\bwarnings\x18\b \x03(\tR\bwarnings\x12\x18\n" +
 	"\apending\x18\t \x01(\fR\apending\x12 \n" +
 	"\tlast_part\x18\n" +
-	" \x01(\x03H\x00R\blastPart\x88\x01\x01\x1a:\n" +
+	" \x01(\x03H\x00R\blastPart\x88\x01\x01\x120\n" +
+	"\aextents\x18\v \x03(\v2\x16.tbhost.hosting.ExtentR\aextents\x1a:\n" +
 	"\fPluginsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
 	"\n" +
-	"_last_part\"N\n" +
+	"_last_part\"`\n" +
+	"\x06Extent\x12\x16\n" +
+	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x16\n" +
+	"\x06length\x18\x02 \x01(\x03R\x06length\x12\x14\n" +
+	"\x05batch\x18\x03 \x01(\tR\x05batch\x12\x10\n" +
+	"\x03pos\x18\x04 \x01(\x03R\x03pos\"N\n" +
 	"\aTagMeta\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\"\x87\x01\n" +
@@ -434,29 +523,31 @@ func file_hosting_hostingpb_digest_proto_rawDescGZIP() []byte {
 	return file_hosting_hostingpb_digest_proto_rawDescData
 }
 
-var file_hosting_hostingpb_digest_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_hosting_hostingpb_digest_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_hosting_hostingpb_digest_proto_goTypes = []any{
 	(*Digest)(nil),    // 0: tbhost.hosting.Digest
 	(*FileState)(nil), // 1: tbhost.hosting.FileState
-	(*TagMeta)(nil),   // 2: tbhost.hosting.TagMeta
-	(*Item)(nil),      // 3: tbhost.hosting.Item
-	nil,               // 4: tbhost.hosting.Digest.FilesEntry
-	nil,               // 5: tbhost.hosting.Digest.TagsEntry
-	nil,               // 6: tbhost.hosting.Digest.HparamsEntry
-	nil,               // 7: tbhost.hosting.FileState.PluginsEntry
+	(*Extent)(nil),    // 2: tbhost.hosting.Extent
+	(*TagMeta)(nil),   // 3: tbhost.hosting.TagMeta
+	(*Item)(nil),      // 4: tbhost.hosting.Item
+	nil,               // 5: tbhost.hosting.Digest.FilesEntry
+	nil,               // 6: tbhost.hosting.Digest.TagsEntry
+	nil,               // 7: tbhost.hosting.Digest.HparamsEntry
+	nil,               // 8: tbhost.hosting.FileState.PluginsEntry
 }
 var file_hosting_hostingpb_digest_proto_depIdxs = []int32{
-	4, // 0: tbhost.hosting.Digest.files:type_name -> tbhost.hosting.Digest.FilesEntry
-	5, // 1: tbhost.hosting.Digest.tags:type_name -> tbhost.hosting.Digest.TagsEntry
-	6, // 2: tbhost.hosting.Digest.hparams:type_name -> tbhost.hosting.Digest.HparamsEntry
-	7, // 3: tbhost.hosting.FileState.plugins:type_name -> tbhost.hosting.FileState.PluginsEntry
-	1, // 4: tbhost.hosting.Digest.FilesEntry.value:type_name -> tbhost.hosting.FileState
-	2, // 5: tbhost.hosting.Digest.TagsEntry.value:type_name -> tbhost.hosting.TagMeta
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	5, // 0: tbhost.hosting.Digest.files:type_name -> tbhost.hosting.Digest.FilesEntry
+	6, // 1: tbhost.hosting.Digest.tags:type_name -> tbhost.hosting.Digest.TagsEntry
+	7, // 2: tbhost.hosting.Digest.hparams:type_name -> tbhost.hosting.Digest.HparamsEntry
+	8, // 3: tbhost.hosting.FileState.plugins:type_name -> tbhost.hosting.FileState.PluginsEntry
+	2, // 4: tbhost.hosting.FileState.extents:type_name -> tbhost.hosting.Extent
+	1, // 5: tbhost.hosting.Digest.FilesEntry.value:type_name -> tbhost.hosting.FileState
+	3, // 6: tbhost.hosting.Digest.TagsEntry.value:type_name -> tbhost.hosting.TagMeta
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_hosting_hostingpb_digest_proto_init() }
@@ -471,7 +562,7 @@ func file_hosting_hostingpb_digest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hosting_hostingpb_digest_proto_rawDesc), len(file_hosting_hostingpb_digest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
