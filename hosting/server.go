@@ -150,6 +150,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/boards/:id/text", s.h.Handle(s.getText))
 	api.GET("/boards/:id/pr_curves", s.h.Handle(s.getPRCurves))
 	api.GET("/boards/:id/hparams", s.h.Handle(s.getHParams))
+	api.GET("/boards/:id/graph", s.h.Handle(s.getGraph))
 	api.GET("/boards/:id/blobs/:sha", s.h.Handle(s.getBlob))
 	api.GET("/boards/:id/export/scalars", s.h.Handle(s.exportScalars))
 	api.GET("/boards/:id/export/raw.tar.gz", s.h.Handle(s.exportRaw))

@@ -82,6 +82,10 @@ func Register(r gin.IRouter, h *web.Handlers) {
 	g.GET("/plugin/pr_curves/tags", s.h.Handle(s.tbTags(pluginIs("pr_curves"), tbTagEntry)))
 	g.GET("/plugin/pr_curves/pr_curves", s.h.Handle(s.tbPRCurves))
 
+	g.GET("/plugin/graphs/info", s.h.Handle(s.tbGraphsInfo))
+	g.GET("/plugin/graphs/graph", s.h.Handle(s.tbGraph))
+	g.GET("/plugin/graphs/run_metadata", s.h.Handle(s.tbRunMetadata))
+
 	for route, h := range map[string]web.HandlerFunc{
 		"experiment":     s.tbHParamsExperiment,
 		"session_groups": s.tbHParamsSessionGroups,
