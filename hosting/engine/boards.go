@@ -447,14 +447,16 @@ func (s *Engine) boardSize(ctx context.Context, id string) (int64, error) {
 		return n, nil
 	}
 	v, err, _ := s.loads.Do("size:"+id, func() (any, error) {
-		objs, err := s.store.List(ctx, rawPrefix(id), "")
-		if err != nil {
-			s.storeError("list")
-			return nil, fmt.Errorf("list raw parts of board %s: %w", id, err)
-		}
 		var n int64
-		for _, o := range objs {
-			n += o.Size
+		for _, prefix := range []string{rawPrefix(id), batchPrefix(id)} {
+			objs, err := s.store.List(ctx, prefix, "")
+			if err != nil {
+				s.storeError("list")
+				return nil, fmt.Errorf("list raw parts of board %s: %w", id, err)
+			}
+			for _, o := range objs {
+				n += o.Size // (a batch object counts whole: framing and all)
+			}
 		}
 		s.sizes.set(id, n, s.now())
 		return n, nil

@@ -429,8 +429,9 @@ func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 		}
 	}
 	if rebuild {
-		for name := range d.Files {
-			d.Files[name] = &hostingpb.FileState{}
+		for name, fs := range d.Files {
+			// (Extents stay: they say where bytes are, not what was parsed.)
+			d.Files[name] = &hostingpb.FileState{Extents: fs.GetExtents()}
 		}
 		d.Tags, d.Hparams = nil, nil
 		sr = sampler.NewRun(s.samplerConfig())
@@ -438,27 +439,24 @@ func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 	var n int64
 	for _, name := range slices.Sorted(maps.Keys(d.Files)) {
 		fs := d.Files[name]
-		prefix := rawFilePrefix(id, d.Run, name)
 		from := fs.Size
 		if fs.LastPart != nil {
 			from = fs.GetLastPart()
 		}
-		objs, err := s.store.List(ctx, prefix, rawPartKey(id, d.Run, name, from))
+		parts, err := s.partsFrom(ctx, id, d.Run, name, fs, from)
 		if err != nil {
-			s.storeError("list")
-			return nil, 0, fmt.Errorf("list raw parts of %s/%s: %w", d.Run, name, err)
+			return nil, 0, err
 		}
-		for _, p := range partsOf(objs, prefix) {
+		for _, p := range parts {
 			if p.off+p.len <= fs.Size {
 				continue // counted already
 			}
 			if p.off > fs.Size {
 				break // bytes are missing: parse no further than the store holds
 			}
-			data, _, err := s.store.Get(ctx, p.key)
+			data, err := s.readPart(ctx, p)
 			if err != nil {
-				s.storeError("get")
-				return nil, 0, fmt.Errorf("read raw part %s: %w", p.key, err)
+				return nil, 0, err
 			}
 			if p.off+int64(len(data)) <= fs.Size {
 				continue // rewritten shorter since it was listed

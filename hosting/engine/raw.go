@@ -8,18 +8,23 @@ import (
 	"strconv"
 	"strings"
 
+	"tbhost/hosting/hostingpb"
 	"tbhost/hosting/store"
 )
 
-// rawPart is one stored append of a raw file.
+// rawPart is one stored append of a raw file: an object of its own, or
+// an extent of a batch object (batch.go).
 type rawPart struct {
 	key      string
 	off, len int64
+	pos      int64 // where the bytes start in the object
+	inBatch  bool  // an extent: read len bytes at pos, not the whole object
 }
 
 // rawParts lists the parts of (run, file) that make up its first size
-// bytes, in offset order, each trimmed so that parts never overlap.
-func (s *Engine) rawParts(ctx context.Context, id, run, file string, size int64) ([]rawPart, error) {
+// bytes, in offset order, each trimmed so that parts never overlap; fs is
+// the file's state, which names its extents in batch objects (nil: none).
+func (s *Engine) rawParts(ctx context.Context, id, run, file string, fs *hostingpb.FileState, size int64) ([]rawPart, error) {
 	prefix := rawFilePrefix(id, run, file)
 	objs, err := s.store.List(ctx, prefix, "")
 	if err != nil {
@@ -32,6 +37,7 @@ func (s *Engine) rawParts(ctx context.Context, id, run, file string, size int64)
 			parts = append(parts, p)
 		}
 	}
+	parts = mergeParts(parts, extentParts(id, fs, size))
 	var pos int64
 	for i := range parts {
 		p := &parts[i]
@@ -72,12 +78,21 @@ func partsOf(objs []store.ObjectInfo, prefix string) []rawPart {
 
 // CopyRaw writes the first size bytes of (run, file) as uploaded to w.
 func (s *Engine) CopyRaw(ctx context.Context, w io.Writer, id, run, file string, size int64) error {
-	parts, err := s.rawParts(ctx, id, run, file, size)
+	var fs *hostingpb.FileState
+	if size > 0 {
+		// The run's state names the file's extents in batch objects.
+		r, err := s.loadRun(ctx, digestKey(id, run), false)
+		if err != nil {
+			return err
+		}
+		fs = r.d.Files[file]
+	}
+	parts, err := s.rawParts(ctx, id, run, file, fs, size)
 	if err != nil {
 		return err
 	}
 	for _, p := range parts {
-		rc, err := s.store.Open(ctx, p.key, 0)
+		rc, err := s.store.Open(ctx, p.key, p.pos)
 		if err != nil {
 			s.storeError("get")
 			return fmt.Errorf("open %s: %w", p.key, err)
