@@ -140,6 +140,7 @@ func (s *Server) routes() *gin.Engine {
 	api.DELETE("/boards/:id", s.h.Handle(s.deleteBoard))
 	api.GET("/boards/:id/files", s.h.Handle(s.listFiles))
 	api.PUT("/boards/:id/files", s.h.Handle(s.appendFile))
+	api.POST("/boards/:id/batch", s.h.Handle(s.appendBatch))
 	api.GET("/boards/:id/runs", s.h.Handle(s.getRuns))
 	api.GET("/boards/:id/tags", s.h.Handle(s.getTags))
 	api.GET("/boards/:id/scalars", s.h.Handle(s.getScalars))
