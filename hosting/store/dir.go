@@ -442,7 +442,7 @@ func (s *Dir) List(ctx context.Context, prefix, from string) ([]ObjectInfo, erro
 			}
 			return err
 		}
-		out = append(out, ObjectInfo{Key: key, Size: fi.Size()})
+		out = append(out, ObjectInfo{Key: key, Size: fi.Size(), Gen: fileGen(fi)})
 		return nil
 	})
 	if err != nil {

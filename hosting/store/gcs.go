@@ -244,7 +244,7 @@ func (s *GCS) List(ctx context.Context, prefix, start string) ([]ObjectInfo, err
 	if start != "" {
 		q.StartOffset = s.prefix + start // the bucket skips the keys below
 	}
-	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
+	if err := q.SetAttrSelection([]string{"Name", "Size", "Generation"}); err != nil {
 		return nil, fmt.Errorf("list %s: %w", prefix, err)
 	}
 	var out []ObjectInfo
@@ -261,7 +261,7 @@ func (s *GCS) List(ctx context.Context, prefix, start string) ([]ObjectInfo, err
 		if strings.HasSuffix(key, "/") {
 			continue // a "folder" placeholder made by a console, not an object
 		}
-		out = append(out, ObjectInfo{Key: key, Size: a.Size})
+		out = append(out, ObjectInfo{Key: key, Size: a.Size, Gen: a.Generation})
 	}
 	// GCS lists in UTF-8 byte order already; make sure.
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })

@@ -130,7 +130,8 @@ func (s *Mem) List(ctx context.Context, prefix, start string) ([]ObjectInfo, err
 		if !strings.HasPrefix(k, prefix) {
 			break
 		}
-		out = append(out, ObjectInfo{Key: k, Size: int64(len(s.objects[k].data))})
+		o := s.objects[k]
+		out = append(out, ObjectInfo{Key: k, Size: int64(len(o.data)), Gen: o.gen})
 	}
 	return out, nil
 }

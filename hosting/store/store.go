@@ -44,4 +44,7 @@ type Store interface {
 type ObjectInfo struct {
 	Key  string
 	Size int64
+	// Gen is the object's generation as Get would report it, for
+	// conditional writes and deletes of listed objects (Composer).
+	Gen int64
 }

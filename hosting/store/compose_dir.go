@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+var _ Composer = (*Dir)(nil)
+
+// Compose writes at dst the concatenation of srcs (see Composer), holding
+// dst's key lock throughout.
+//
+// When dst is the first source, the others are appended to its file in
+// place, so growing a large object by small ones costs the small ones'
+// bytes, not a copy of the large one (merging a live file's appends into
+// a segment of tens of MiB would otherwise rewrite it for every few KiB).
+// The bytes are synced before the new generation is stamped. The file's
+// first bytes never change, but this is the one write of a Dir that is not
+// atomic: a reader may see the object grow, and a crash midway leaves dst
+// holding its bytes and a prefix of the others' (a failed append that the
+// process survives is undone). Otherwise the concatenation is written to a
+// temporary file renamed over dst, as Put does.
+func (s *Dir) Compose(ctx context.Context, dst string, gen int64, srcs []Source) (int64, error) {
+	if err := checkCompose(dst, srcs); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	mu := s.lock(dst)
+	mu.Lock()
+	defer mu.Unlock()
+
+	p := s.path(dst)
+	cur, err := dirCurrentGen(p)
+	if err != nil {
+		return 0, dirWriteErr(dst, err)
+	}
+	if cur != gen {
+		return 0, generationConflict(dst, gen)
+	}
+	// Open every source first: files are replaced by rename, so an open
+	// file keeps the bytes of the generation it was checked at.
+	files := make([]*os.File, len(srcs))
+	sizes := make([]int64, len(srcs))
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	for i, src := range srcs {
+		f, fi, err := s.openObject("compose", src.Key)
+		if err != nil {
+			return 0, err
+		}
+		files[i], sizes[i] = f, fi.Size()
+		if src.Gen != 0 && fileGen(fi) != src.Gen {
+			return 0, sourceConflict(dst, src)
+		}
+	}
+	if srcs[0].Key == dst {
+		return s.appendTo(ctx, dst, files[0], sizes[0], gen, files[1:], sizes[1:])
+	}
+	return s.concatenate(ctx, dst, p, cur, files, sizes)
+}
+
+// appendTo appends the first sizes[i] bytes of each of files to f, the
+// open file of dst at generation gen and size size, and stamps a new
+// generation. The caller holds dst's lock.
+func (s *Dir) appendTo(ctx context.Context, dst string, f *os.File, size, gen int64, files []*os.File, sizes []int64) (int64, error) {
+	w, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
+	if err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	defer w.Close()
+	undo := func(err error) (int64, error) {
+		// Writes moved the modification time: restore the generation too.
+		if terr := w.Truncate(size); terr == nil {
+			os.Chtimes(w.Name(), time.Time{}, time.Unix(0, gen))
+			w.Sync()
+		}
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	if _, err := w.Seek(size, io.SeekStart); err != nil {
+		return undo(err)
+	}
+	if err := copyFiles(ctx, w, files, sizes); err != nil {
+		return undo(err)
+	}
+	if err := w.Sync(); err != nil {
+		return undo(err)
+	}
+	newGen, err := stampGeneration(w, gen)
+	if err != nil {
+		return undo(err)
+	}
+	if err := w.Sync(); err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	return newGen, nil
+}
+
+// concatenate writes the sources to a temporary file renamed over p, the
+// path of dst at generation cur. The caller holds dst's lock.
+func (s *Dir) concatenate(ctx context.Context, dst, p string, cur int64, files []*os.File, sizes []int64) (int64, error) {
+	dir := filepath.Dir(p)
+	f, err := s.createTemp(dir)
+	if err != nil {
+		return 0, dirWriteErr(dst, err)
+	}
+	tmp := f.Name()
+	done := false
+	defer func() {
+		if !done {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := copyFiles(ctx, f, files, sizes); err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	gen, err := stampGeneration(f, cur)
+	if err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	if err := f.Close(); err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return 0, dirWriteErr(dst, err)
+	}
+	done = true
+	if err := syncDir(dir); err != nil {
+		return 0, fmt.Errorf("compose %s: %w", dst, err)
+	}
+	return gen, nil
+}
+
+// copyFiles copies the first sizes[i] bytes of each of files to w, in
+// order, checking ctx between chunks.
+func copyFiles(ctx context.Context, w io.Writer, files []*os.File, sizes []int64) error {
+	for i, f := range files {
+		for left := sizes[i]; left > 0; {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, err := io.CopyN(w, f, min(left, dirWriteChunk))
+			left -= n
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// DeleteIf removes the object at key, and the folders it leaves empty, if
+// it is at generation gen.
+func (s *Dir) DeleteIf(ctx context.Context, key string, gen int64) error {
+	if err := checkStoreKey("delete", key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	mu := s.lock(key)
+	mu.Lock()
+	defer mu.Unlock()
+	fi, err := os.Lstat(s.path(key))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	if !fi.Mode().IsRegular() || fileGen(fi) != gen {
+		return nil
+	}
+	return s.removeLocked(key)
+}
+
+// removeLocked removes the file of key and the folders it leaves empty, as
+// Delete does; the caller holds key's lock.
+func (s *Dir) removeLocked(key string) error {
+	p := s.path(key)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	// os.Remove fails on a folder that is not empty: this removes no
+	// other key's folder.
+	dir := filepath.Dir(p)
+	for dir != s.root && os.Remove(dir) == nil {
+		dir = filepath.Dir(dir)
+	}
+	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
