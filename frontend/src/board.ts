@@ -9,6 +9,7 @@ import { HistogramsView, DistributionsView } from './histograms';
 import { ImagesView, AudioView, TextView } from './media';
 import { PRCurvesView } from './prcurves';
 import { HParamsView } from './hparams';
+import { GraphsView } from './graphs';
 
 export interface View {
   /** update: the selected or filtered runs changed. */
@@ -31,6 +32,7 @@ const TABS: TabDef[] = [
   { id: 'distributions', label: 'Distributions', plugins: ['histograms'], make: (a, c, t) => new DistributionsView(a, c, t) },
   { id: 'images', label: 'Images', plugins: ['images'], make: (a, c, t) => new ImagesView(a, c, t) },
   { id: 'audio', label: 'Audio', plugins: ['audio'], make: (a, c, t) => new AudioView(a, c, t) },
+  { id: 'graphs', label: 'Graphs', plugins: ['graphs', 'graph_keras_model', 'graph_run_metadata', 'graph_run_metadata_graph'], make: (a, c, t) => new GraphsView(a, c, t) },
   { id: 'text', label: 'Text', plugins: ['text'], make: (a, c, t) => new TextView(a, c, t) },
   { id: 'pr_curves', label: 'PR curves', plugins: ['pr_curves'], make: (a, c, t) => new PRCurvesView(a, c, t) },
   { id: 'hparams', label: 'HParams', plugins: ['hparams'], make: (a, c, t) => new HParamsView(a, c, t) },

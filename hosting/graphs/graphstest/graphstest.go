@@ -213,9 +213,9 @@ func ResNet(ops int) Graph {
 		g.Nodes[len(g.Nodes)-1].Attrs["epsilon"] = F(0.001)
 		return add(scope+"/relu", "Relu", bn)
 	}
-	// Each unit is 8 ops and a block 3 units + 2 ops; the gradients double
-	// the forward pass.
-	blocks := max(ops/2/26, 1)
+	// Each unit is 7 ops and a block 3 units + 2 ops; 4 more ops around
+	// them; the gradients double the forward pass.
+	blocks := max((ops/2-4)/23, 1)
 	stage := 1
 	for i := range blocks {
 		if i > 0 && i%max(blocks/4, 1) == 0 && stage < 4 {
