@@ -2,11 +2,14 @@ package hosting_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"tbhost/hosting/store"
 	"tbhost/hosting/store/storetest"
 	"tbhost/tfevents"
+	"tbhost/tfevents/tfeventstest"
 )
 
 func total(files map[string][]byte) int64 {
@@ -44,50 +48,79 @@ func startWith(t *testing.T, cfg hosting.Config) (*hosting.Server, api) {
 // past the checkpoints and shows the board a clean upload shows, and
 // takes further appends at the offsets the first had reached.
 func TestCheckpointLagIsReplayed(t *testing.T) {
-	dirs := map[string]string{
-		"runs of one file":     filepath.Join(fixtures, "real", "janosh__tensorboard-reducer"),
-		"tf2 file":             filepath.Join(fixtures, "real", "orktes__go-tensorboard"),
-		"run of several files": severalFiles(t),
-	}
-	for name, dir := range dirs {
-		t.Run(name, func(t *testing.T) {
-			ref := startServer(t, store.NewMem())
-			rb := ref.create("reference")
-			want := ref.upload(rb, dir, 1500)
-			wantTags := ref.tags(rb.ID)
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		dirs := map[string]string{
+			"runs":                 runsDir(c),
+			"tf2":                  tf2Dir(c),
+			"run of several files": severalFiles(t, c),
+		}
+		for name, dir := range dirs {
+			t.Run(name, func(t *testing.T) {
+				ref := startServer(t, store.NewMem())
+				rb := ref.create("reference")
+				want := ref.upload(rb, dir, 1500)
+				wantTags := ref.tags(rb.ID)
 
-			store := store.NewMem()
-			_, first := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
-			b := first.create("crashes")
-			sent := first.upload(b, dir, 1500)
-			if got, all := storetest.Checkpointed(t, store, b.ID), total(sent); got >= all {
-				t.Fatalf("the checkpoints hold %d of %d bytes: nothing is left to replay, the test tests nothing", got, all)
-			}
-			if got := first.tags(b.ID); !equalJSON(got, wantTags) {
-				t.Errorf("the uploading server's tags differ from the reference")
-			}
-
-			second := startServer(t, store)
-			if got := second.tags(b.ID); !equalJSON(got, wantTags) {
-				t.Errorf("after replay, tags differ from the reference:\n got %v\nwant %v", got, wantTags)
-			}
-			sameFiles(t, second.rawExport(b.ID), want)
-			var files struct{ Files []hosting.FileInfo }
-			second.json("GET", "/api/boards/"+b.ID+"/files", b.Token, nil, 200, &files)
-			for _, f := range files.Files {
-				if int64(len(sent[pathJoin(f.Run, f.File)])) != f.Size {
-					t.Errorf("%s/%s: the second server holds %d bytes, %d were sent", f.Run, f.File, f.Size, len(sent[pathJoin(f.Run, f.File)]))
+				store := store.NewMem()
+				_, first := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
+				b := first.create("crashes")
+				sent := first.upload(b, dir, 1500)
+				if got, all := storetest.Checkpointed(t, store, b.ID), total(sent); got >= all {
+					t.Fatalf("the checkpoints hold %d of %d bytes: nothing is left to replay, the test tests nothing", got, all)
 				}
-			}
-		})
-	}
+				if got := first.tags(b.ID); !equalJSON(got, wantTags) {
+					t.Errorf("the uploading server's tags differ from the reference")
+				}
+
+				second := startServer(t, store)
+				if got := second.tags(b.ID); !equalJSON(got, wantTags) {
+					t.Errorf("after replay, tags differ from the reference:\n got %v\nwant %v", got, wantTags)
+				}
+				sameFiles(t, second.rawExport(b.ID), want)
+				var files struct{ Files []hosting.FileInfo }
+				second.json("GET", "/api/boards/"+b.ID+"/files", b.Token, nil, 200, &files)
+				for _, f := range files.Files {
+					if int64(len(sent[pathJoin(f.Run, f.File)])) != f.Size {
+						t.Errorf("%s/%s: the second server holds %d bytes, %d were sent", f.Run, f.File, f.Size, len(sent[pathJoin(f.Run, f.File)]))
+					}
+				}
+			})
+		}
+	})
 }
 
-// severalFiles returns a log dir whose one run has several event files,
-// one with a name too long to keep whole in a store key.
-func severalFiles(t *testing.T) string {
+// severalFiles returns a log dir whose one run holds several event files:
+// the three largest whole files under runsDir(c) (neither truncated nor
+// corrupt, and without a SessionLog START, which would preempt the values
+// of the files before it), one renamed with a name too long to keep whole
+// in a store key.
+func severalFiles(t *testing.T, c *tfeventstest.Corpus) string {
 	t.Helper()
-	src := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer", "tests", "tensorboard_runs")
+	type candidate struct {
+		path string
+		size int64
+	}
+	var files []candidate
+	for _, f := range c.Files {
+		p := c.Path(f)
+		if f.Truncated || f.Corrupt || len(f.Tags) == 0 || !strings.HasPrefix(p, runsDir(c)) {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !holdsStart(data) {
+			files = append(files, candidate{p, int64(len(data))})
+		}
+	}
+	if len(files) < 3 {
+		t.Fatalf("the corpus has %d whole event files with tags under %s, want 3", len(files), runsDir(c))
+	}
+	// The largest last: a new file is checkpointed at once, so its later
+	// appends are the lag a replay must take.
+	slices.SortStableFunc(files, func(a, b candidate) int { return cmp.Compare(a.size, b.size) })
+	files = files[len(files)-3:]
 	dir := t.TempDir()
 	run := filepath.Join(dir, "merged")
 	if err := os.Mkdir(run, 0o755); err != nil {
@@ -99,11 +132,7 @@ func severalFiles(t *testing.T) string {
 		"events.out.tfevents.1616760638." + strings.Repeat("long-host-name.", 10) + "2",
 		"events.out.tfevents.1616760639.c.3"}
 	for i, name := range names {
-		matches, err := filepath.Glob(filepath.Join(src, fmt.Sprintf("run_%d", i+1), "*tfevents*"))
-		if err != nil || len(matches) != 1 {
-			t.Fatalf("fixture run_%d: %v %v", i+1, matches, err)
-		}
-		data, err := os.ReadFile(matches[0])
+		data, err := os.ReadFile(files[i].path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,77 +146,74 @@ func severalFiles(t *testing.T) string {
 // TestFlushWritesCheckpoints: after Flush, the stored digests count every
 // uploaded byte, and a second server reads them without replaying.
 func TestFlushWritesCheckpoints(t *testing.T) {
-	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
-	store := store.NewMem()
-	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
-	b := a.create("flushed")
-	sent := a.upload(b, dir, 1000)
-	wantTags := a.tags(b.ID)
-	if err := srv.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got, all := storetest.Checkpointed(t, store, b.ID), total(sent); got != all {
-		t.Errorf("after Flush the checkpoints hold %d of %d bytes", got, all)
-	}
-	// The server stays usable after Flush.
-	if got := a.tags(b.ID); !equalJSON(got, wantTags) {
-		t.Errorf("tags changed across Flush")
-	}
-	if got := startServer(t, store).tags(b.ID); !equalJSON(got, wantTags) {
-		t.Errorf("a second server's tags differ")
-	}
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		store := store.NewMem()
+		srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: time.Hour})
+		b := a.create("flushed")
+		sent := a.upload(b, runsDir(c), 1000)
+		wantTags := a.tags(b.ID)
+		if err := srv.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got, all := storetest.Checkpointed(t, store, b.ID), total(sent); got != all {
+			t.Errorf("after Flush the checkpoints hold %d of %d bytes", got, all)
+		}
+		// The server stays usable after Flush.
+		if got := a.tags(b.ID); !equalJSON(got, wantTags) {
+			t.Errorf("tags changed across Flush")
+		}
+		cs := &countingStore{Store: store}
+		if got := startServer(t, cs).tags(b.ID); !equalJSON(got, wantTags) {
+			t.Errorf("a second server's tags differ")
+		}
+		if n := cs.raw.Load(); n != 0 {
+			t.Errorf("a second server read %d raw parts: it replayed what the checkpoints hold", n)
+		}
+	})
 }
 
 // TestCheckpointTimer: an idle writer's checkpoint is written within
 // FlushInterval, without another append.
 func TestCheckpointTimer(t *testing.T) {
-	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
-	store := store.NewMem()
-	_, a := startWith(t, hosting.Config{Store: store, FlushInterval: 20 * time.Millisecond})
-	b := a.create("timed")
-	sent := a.upload(b, dir, 1000)
-	all := total(sent)
-	deadline := time.Now().Add(20 * time.Second)
-	for storetest.Checkpointed(t, store, b.ID) != all {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 20 s the checkpoints hold %d of %d bytes", storetest.Checkpointed(t, store, b.ID), all)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		st := storetest.NewFaulty(store.NewMem(), 0)
+		_, a := startWith(t, hosting.Config{Store: st, FlushInterval: 20 * time.Millisecond})
+		b := a.create("timed")
+		all := total(a.upload(b, runsDir(c), 1000))
+		st.Await(t, 20*time.Second, "the checkpoints to count every uploaded byte", func() bool {
+			return storetest.Checkpointed(t, st, b.ID) == all
+		})
+	})
 }
 
 // TestDeleteWhileWriting: deleting a board whose checkpoint is pending
-// leaves nothing behind once the writer's timer has fired.
+// leaves nothing behind once the grace has passed and the final sweep is
+// done; the timers of the dropped writers (10 ms) write nothing back.
 func TestDeleteWhileWriting(t *testing.T) {
-	dir := filepath.Join(fixtures, "real", "orktes__go-tensorboard")
-	store := store.NewMem()
-	srv, a := startWith(t, hosting.Config{Store: store, FlushInterval: 10 * time.Millisecond, DeleteGrace: 20 * time.Millisecond})
-	b := a.create("doomed")
-	a.upload(b, dir, 700)
-	a.json("DELETE", "/api/boards/"+b.ID, b.Token, nil, 204, nil)
-	a.json("GET", "/api/boards/"+b.ID, "", nil, 404, nil)
-	// The tombstone goes with the final sweep, after the grace; timers
-	// of dropped writers, 10 ms, stay stopped meanwhile.
-	var keys []string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if err := srv.Flush(context.Background()); err != nil {
-			t.Fatal(err)
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		st := storetest.NewFaulty(store.NewMem(), 0)
+		srv, a := startWith(t, hosting.Config{Store: st, FlushInterval: 10 * time.Millisecond, DeleteGrace: 20 * time.Millisecond})
+		b := a.create("doomed")
+		a.upload(b, tf2Dir(c), 700)
+		a.json("DELETE", "/api/boards/"+b.ID, b.Token, nil, 204, nil)
+		a.json("GET", "/api/boards/"+b.ID, "", nil, 404, nil)
+		var keys []string
+		left := func() bool {
+			if err := srv.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			objs, err := st.List(context.Background(), "boards/"+b.ID+"/", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = keys[:0]
+			for _, o := range objs {
+				keys = append(keys, o.Key)
+			}
+			return len(keys) == 0
 		}
-		objs, err := store.List(context.Background(), "boards/"+b.ID+"/", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = keys[:0]
-		for _, o := range objs {
-			keys = append(keys, o.Key)
-		}
-		if len(keys) == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if len(keys) > 0 {
-		t.Errorf("a deleted board left objects: %s", strings.Join(keys, ", "))
-	}
+		st.Await(t, 10*time.Second, "the deleted board's objects to go", left)
+	})
 }
 
 // TestTwoServersOneRun uploads each file through two servers on one store
@@ -196,97 +222,119 @@ func TestDeleteWhileWriting(t *testing.T) {
 // them), and after both write their checkpoints the board is the one a
 // single server makes.
 func TestTwoServersOneRun(t *testing.T) {
-	dir := severalFiles(t)
-	ref := startServer(t, store.NewMem())
-	rb := ref.create("reference")
-	want := ref.upload(rb, dir, 1200)
-	wantTags := ref.tags(rb.ID)
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		dir := severalFiles(t, c)
+		ref := startServer(t, store.NewMem())
+		rb := ref.create("reference")
+		want := ref.upload(rb, dir, 1200)
+		wantTags := ref.tags(rb.ID)
 
-	store := store.NewMem()
-	sa, a := startWith(t, hosting.Config{Store: store})
-	sb, b := startWith(t, hosting.Config{Store: store})
-	board := a.create("shared")
-	servers := []api{a, b}
-	runs, err := tfevents.WalkLogDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	turn := 0
-	for _, r := range runs {
-		for _, f := range r.Files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for off := 0; off < len(data); off += 1200 {
-				end := min(off+1200, len(data))
-				servers[turn%2].json("PUT", filePath(board.ID, r.Name, filepath.Base(f), int64(off)), board.Token, bytes.NewReader(data[off:end]), 200, nil)
-				turn++
-			}
-		}
-	}
-	for _, s := range []*hosting.Server{sa, sb} {
-		if err := s.Flush(context.Background()); err != nil {
+		store := store.NewMem()
+		sa, a := startWith(t, hosting.Config{Store: store})
+		sb, b := startWith(t, hosting.Config{Store: store})
+		board := a.create("shared")
+		servers := []api{a, b}
+		runs, err := tfevents.WalkLogDir(dir)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if got, all := storetest.Checkpointed(t, store, board.ID), total(want); got != all {
-		t.Errorf("the checkpoints hold %d of %d bytes", got, all)
-	}
-	third := startServer(t, store)
-	if got := third.tags(board.ID); !equalJSON(got, wantTags) {
-		t.Errorf("tags differ from a single server's:\n got %v\nwant %v", got, wantTags)
-	}
-	sameFiles(t, third.rawExport(board.ID), want)
+		turn := 0
+		for _, r := range runs {
+			for _, f := range r.Files {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for off := 0; off < len(data); off += 1200 {
+					end := min(off+1200, len(data))
+					servers[turn%2].json("PUT", filePath(board.ID, r.Name, filepath.Base(f), int64(off)), board.Token, bytes.NewReader(data[off:end]), 200, nil)
+					turn++
+				}
+			}
+		}
+		for _, s := range []*hosting.Server{sa, sb} {
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, all := storetest.Checkpointed(t, store, board.ID), total(want); got != all {
+			t.Errorf("the checkpoints hold %d of %d bytes", got, all)
+		}
+		third := startServer(t, store)
+		if got := third.tags(board.ID); !equalJSON(got, wantTags) {
+			t.Errorf("tags differ from a single server's:\n got %v\nwant %v", got, wantTags)
+		}
+		sameFiles(t, third.rawExport(board.ID), want)
+	})
 }
 
 // TestWritersStayWithinCacheBytes uploads many runs through a server whose
 // memory budget holds one run's state: the writers of the runs uploaded
 // before are checkpointed and retired, and nothing is lost.
 func TestWritersStayWithinCacheBytes(t *testing.T) {
-	dir := filepath.Join(fixtures, "real", "janosh__tensorboard-reducer")
-	ref := startServer(t, store.NewMem())
-	rb := ref.create("reference")
-	ref.upload(rb, dir, 900)
-	wantTags := ref.tags(rb.ID)
-	if len(wantTags) < 3 {
-		t.Fatalf("the fixture has %d runs: too few to test", len(wantTags))
-	}
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		dir := runsDir(c)
+		ref := startServer(t, store.NewMem())
+		rb := ref.create("reference")
+		ref.upload(rb, dir, 900)
+		wantTags := ref.tags(rb.ID)
+		if len(wantTags) < 3 {
+			t.Fatalf("the log dir has %d runs: too few to test", len(wantTags))
+		}
 
-	store := store.NewMem()
-	srv, a := startWith(t, hosting.Config{Store: store, CacheBytes: 1 << 10, FlushInterval: time.Hour})
-	b := a.create("tight")
-	sent := a.upload(b, dir, 900)
-	if st := srv.WriterStats(); st.Writers != 1 {
-		t.Errorf("%d writers (%d bytes) after uploading %d runs within a 1 KiB budget; want only the last", st.Writers, st.Bytes, len(wantTags))
-	}
-	if got := a.tags(b.ID); !equalJSON(got, wantTags) {
-		t.Errorf("tags differ from the reference")
-	}
-	// Every run but the last is checkpointed in full.
-	digests := storetest.Digests(t, store, b.ID)
-	full := 0
-	for _, d := range digests {
-		whole := true
-		for name, f := range d.Files {
-			whole = whole && f.Size == int64(len(sent[pathJoin(d.Run, name)]))
+		store := store.NewMem()
+		srv, a := startWith(t, hosting.Config{Store: store, CacheBytes: 1 << 10, FlushInterval: time.Hour})
+		b := a.create("tight")
+		sent := a.upload(b, dir, 900)
+		if st := srv.WriterStats(); st.Writers != 1 {
+			t.Errorf("%d writers (%d bytes) after uploading %d runs within a 1 KiB budget; want only the last", st.Writers, st.Bytes, len(wantTags))
 		}
-		if whole {
-			full++
+		if got := a.tags(b.ID); !equalJSON(got, wantTags) {
+			t.Errorf("tags differ from the reference")
 		}
-	}
-	if full < len(digests)-1 {
-		t.Errorf("%d of %d runs are checkpointed in full; want all but the one being written", full, len(digests))
-	}
-	if got := startServer(t, store).tags(b.ID); !equalJSON(got, wantTags) {
-		t.Errorf("a second server's tags differ from the reference")
-	}
+		// Every run but the last is checkpointed in full.
+		digests := storetest.Digests(t, store, b.ID)
+		full := 0
+		for _, d := range digests {
+			whole := true
+			for name, f := range d.Files {
+				whole = whole && f.Size == int64(len(sent[pathJoin(d.Run, name)]))
+			}
+			if whole {
+				full++
+			}
+		}
+		if full < len(digests)-1 {
+			t.Errorf("%d of %d runs are checkpointed in full; want all but the one being written", full, len(digests))
+		}
+		if got := startServer(t, store).tags(b.ID); !equalJSON(got, wantTags) {
+			t.Errorf("a second server's tags differ from the reference")
+		}
+	})
 }
 
-// countingStore counts the objects its List calls return.
+// countingStore counts the objects its List calls return, and the raw
+// parts it is asked to read.
 type countingStore struct {
 	store.Store
 	listed atomic.Int64
+	raw    atomic.Int64
+}
+
+func (c *countingStore) Get(ctx context.Context, key string) ([]byte, int64, error) {
+	c.countRaw(key)
+	return c.Store.Get(ctx, key)
+}
+
+func (c *countingStore) Open(ctx context.Context, key string, off int64) (io.ReadCloser, error) {
+	c.countRaw(key)
+	return c.Store.Open(ctx, key, off)
+}
+
+func (c *countingStore) countRaw(key string) {
+	if strings.Contains(key, "/raw/") {
+		c.raw.Add(1)
+	}
 }
 
 func (c *countingStore) List(ctx context.Context, prefix, start string) ([]store.ObjectInfo, error) {

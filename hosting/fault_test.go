@@ -150,6 +150,8 @@ type retryStats struct {
 // names. It gives up after maxTries failed requests.
 func (c *loadClient) uploadResume(f loadFile, chunk, maxTries int, st *retryStats) error {
 	off := 0
+	// A retrying client's pause, growing with the failures (not a wait
+	// for something to happen: the next request finds out).
 	backoff := func(n int) { time.Sleep(time.Duration(min(n, 20)) * time.Millisecond) }
 	for tries := 0; off < len(f.data); {
 		end := min(off+chunk, len(f.data))
@@ -271,7 +273,6 @@ func tagsBody(t *testing.T, a api, id string) []byte {
 	return body
 }
 
-// createRetry creates a board, retrying server errors.
 // startUploads creates a board per entry of in (retrying) and uploads its
 // files concurrently, each resuming after failures; wait waits for the
 // uploads and reports their errors.
@@ -306,6 +307,8 @@ func startUploads(t *testing.T, lc *loadClient, in [][]loadFile, name string, ch
 	}
 }
 
+// createRetry creates a board, retrying server errors (the random store
+// fails one operation in seven: 50 tries in a row do not all fail).
 func createRetry(t *testing.T, lc *loadClient, name string) created {
 	t.Helper()
 	for tries := 0; tries < 50; tries++ {
@@ -320,7 +323,6 @@ func createRetry(t *testing.T, lc *loadClient, name string) created {
 		if err == nil && status < 500 {
 			t.Fatalf("create board: status %d: %s", status, body)
 		}
-		time.Sleep(time.Millisecond)
 	}
 	t.Fatal("create board: still failing after 50 tries")
 	return created{}
@@ -400,10 +402,7 @@ func TestFaultServerKilledMidUpload(t *testing.T) {
 
 	// Kill the server once some of every upload is in, while the rest is
 	// in flight.
-	deadline := time.Now().Add(20 * time.Second)
-	for slow.Writes() < 2*boards*runs && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	slow.Await(t, 20*time.Second, "the uploads' first store writes", func() bool { return slow.Writes() >= 2*boards*runs })
 	writesBefore := slow.Writes()
 	old.CloseClientConnections() // in-flight requests lose their connections
 	old.Listener.Close()         // new ones are refused

@@ -99,9 +99,10 @@ func (c *loadClient) do(method, path, token string, body []byte) (int, []byte, e
 	return resp.StatusCode, data, nil
 }
 
-// uploadPlain sends f in chunk-byte PUTs; any answer but 200 is an error.
+// uploadPlain sends f in chunk-byte PUTs (an empty file in one empty
+// PUT); any answer but 200 is an error.
 func (c *loadClient) uploadPlain(f loadFile, chunk int) error {
-	for off := 0; off < len(f.data); off += chunk {
+	for off := 0; off == 0 || off < len(f.data); off += chunk {
 		end := min(off+chunk, len(f.data))
 		status, body, err := c.do("PUT", filePath(f.board.ID, f.run, f.file, int64(off)), f.board.Token, f.data[off:end])
 		if err != nil {

@@ -24,43 +24,46 @@ import (
 	"tbhost/hosting/store"
 	"tbhost/hosting/store/storetest"
 	"tbhost/tfevents"
+	"tbhost/tfevents/tfeventstest"
 )
 
-var fixtures = filepath.Join("..", "..", "shared", "fixtures")
-
-// expected is shared/fixtures/expected.json.
-type expected struct {
-	Files []struct {
-		Path               string `json:"path"`
-		Run                string `json:"run"`
-		Tags               []expectedTag
-		Truncated, Corrupt bool
-	} `json:"files"`
+// corpora are the event-file corpora the tests that upload log dirs run
+// on, each in a subtest: the generated one, always, and the real one
+// (../shared/fixtures), which tfeventstest.Real skips when it is absent
+// and fails under CI=true.
+var corpora = []struct {
+	name string
+	get  func(testing.TB) *tfeventstest.Corpus
+}{
+	{"generated", tfeventstest.Generate},
+	{"real", tfeventstest.Real},
 }
 
-type expectedTag struct {
-	Tag       string   `json:"tag"`
-	Plugin    string   `json:"plugin"`
-	Count     int64    `json:"count"`
-	MinStep   int64    `json:"min_step"`
-	MaxStep   int64    `json:"max_step"`
-	Min       *float64 `json:"min"`
-	Max       *float64 `json:"max"`
-	Last      *float64 `json:"last"`
-	NonFinite int64    `json:"nonfinite"`
-}
-
-func loadExpected(t *testing.T) *expected {
+// forEachCorpus runs f on each of the corpora, in a subtest named for it.
+func forEachCorpus(t *testing.T, f func(t *testing.T, c *tfeventstest.Corpus)) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixtures, "expected.json"))
-	if err != nil {
-		t.Fatalf("read expected.json: %v", err)
+	for _, cp := range corpora {
+		t.Run(cp.name, func(t *testing.T) { f(t, cp.get(t)) })
 	}
-	var e expected
-	if err := json.Unmarshal(data, &e); err != nil {
-		t.Fatal(err)
+}
+
+// runsDir returns a log dir of c with several runs, small enough to upload
+// many times in a test: the whole generated corpus (every form and defect),
+// or janosh__tensorboard-reducer of the real one (nine runs of scalars).
+func runsDir(c *tfeventstest.Corpus) string {
+	if c.Generated {
+		return c.LogDir
 	}
-	return &e
+	return filepath.Join(c.LogDir, "janosh__tensorboard-reducer")
+}
+
+// tf2Dir returns a small log dir of c holding TF2 event files: the
+// generated tf2 runs, or orktes__go-tensorboard of the real corpus.
+func tf2Dir(c *tfeventstest.Corpus) string {
+	if c.Generated {
+		return filepath.Join(c.LogDir, "tf2")
+	}
+	return filepath.Join(c.LogDir, "orktes__go-tensorboard")
 }
 
 // api is a tiny HTTP client for the tests.
@@ -150,6 +153,27 @@ func (a api) upload(b created, dir string, chunk int) map[string][]byte {
 	return sent
 }
 
+// logDirFiles returns the event files of a log dir in the order upload
+// sends them, boards unset.
+func logDirFiles(t *testing.T, dir string) []loadFile {
+	t.Helper()
+	runs, err := tfevents.WalkLogDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []loadFile
+	for _, r := range runs {
+		for _, f := range r.Files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, loadFile{run: r.Name, file: filepath.Base(f), data: data})
+		}
+	}
+	return out
+}
+
 func pathJoin(run, file string) string {
 	if run == "." {
 		return file
@@ -163,7 +187,8 @@ type tagSummary struct {
 	Kept      int      `json:"kept"`
 	MinStep   int64    `json:"min_step"`
 	MaxStep   int64    `json:"max_step"`
-	Min, Max  *float64 `json:"-"`
+	Min       *float64 `json:"min"`
+	Max       *float64 `json:"max"`
 	NonFinite int64    `json:"nonfinite"`
 }
 
@@ -246,39 +271,50 @@ func startServer(t *testing.T, st store.Store) api {
 	return api{t: t, base: ts.URL}
 }
 
-// TestFixturesEndToEnd uploads every fixture log dir to a listening
-// server on each store and checks tags and counts against expected.json,
-// the CSV export of scalars, the byte-identical raw export, and that a
-// new server on the same store serves the same boards.
-func TestFixturesEndToEnd(t *testing.T) {
-	exp := loadExpected(t)
-	dirs, err := os.ReadDir(filepath.Join(fixtures, "real"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			store := st.new(t)
-			a := startServer(t, store)
-			boards := map[string]created{}
-			for i, d := range dirs {
-				b := a.create(d.Name())
-				boards[d.Name()] = b
-				sent := a.upload(b, filepath.Join(fixtures, "real", d.Name()), 1<<16+i*7919)
-				checkTags(t, a, exp, d.Name(), b.ID)
-				sameFiles(t, a.rawExport(b.ID), sent)
+// TestCorpusEndToEnd uploads each corpus to a listening server on each
+// store (the real corpus one board per project folder, the generated one
+// as one board) and checks every run's tags against the corpus' expected
+// inspect facts, the CSV export of scalars, the byte-identical raw export,
+// and that a new server on the same store serves the same boards.
+func TestCorpusEndToEnd(t *testing.T) {
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		dirs := []string{""} // the whole log dir
+		if !c.Generated {
+			entries, err := os.ReadDir(c.LogDir)
+			if err != nil {
+				t.Fatal(err)
 			}
-			checkCSV(t, a, exp, boards)
-
-			// A new server on the same store serves the same boards.
-			b := startServer(t, store)
-			for name, bd := range boards {
-				if got, want := b.tags(bd.ID), a.tags(bd.ID); !equalJSON(got, want) {
-					t.Errorf("%s: a restarted server shows other tags", name)
+			dirs = dirs[:0]
+			for _, e := range entries {
+				dirs = append(dirs, e.Name())
+			}
+		}
+		for _, st := range stores {
+			t.Run(st.name, func(t *testing.T) {
+				store := st.new(t)
+				a := startServer(t, store)
+				boards := map[string]created{}
+				pre := map[string]preemption{}
+				for i, d := range dirs {
+					b := a.create("corpus " + d)
+					boards[d] = b
+					pre[d] = findPreemption(t, logDirFiles(t, filepath.Join(c.LogDir, d)))
+					sent := a.upload(b, filepath.Join(c.LogDir, d), 1<<16+i*7919)
+					checkTags(t, a, c, d, b.ID, pre[d])
+					sameFiles(t, a.rawExport(b.ID), sent)
 				}
-			}
-		})
-	}
+				checkCSV(t, a, c, boards, pre)
+
+				// A new server on the same store serves the same boards.
+				b := startServer(t, store)
+				for name, bd := range boards {
+					if got, want := b.tags(bd.ID), a.tags(bd.ID); !equalJSON(got, want) {
+						t.Errorf("%s: a restarted server shows other tags", name)
+					}
+				}
+			})
+		}
+	})
 }
 
 func equalJSON(a, b any) bool {
@@ -287,35 +323,67 @@ func equalJSON(a, b any) bool {
 	return bytes.Equal(x, y)
 }
 
-// checkTags compares a board's tags with expected.json's files under dir.
-func checkTags(t *testing.T, a api, exp *expected, dir, id string) {
+// boardOf says which board of the given folders a run of a corpus is on,
+// and its name there: dir "" holds the whole log dir.
+func boardOf(dirs []string, run string) (dir, boardRun string, ok bool) {
+	for _, d := range dirs {
+		if r, ok := runIn(d, run); ok {
+			return d, r, true
+		}
+	}
+	return "", "", false
+}
+
+// runIn returns the name that run (of a corpus) has on a board made of the
+// corpus folder dir ("" for the whole log dir), and whether run is under dir.
+func runIn(dir, run string) (string, bool) {
+	if dir == "" {
+		return run, true
+	}
+	rest, ok := strings.CutPrefix(run, dir)
+	switch {
+	case !ok:
+		return "", false
+	case rest == "":
+		return ".", true
+	case rest[0] != '/':
+		return "", false
+	}
+	return rest[1:], true
+}
+
+// checkTags compares the tags of the board made of c's folder dir with
+// the expected facts of the files under it: per run and tag, the values
+// of every file summed (count, non-finite), their step range and that
+// some are kept. For a series pre preempts, only the count: the rest
+// describes the values kept. (Minimum and maximum, also of the values
+// kept, are checkCSV's.)
+func checkTags(t *testing.T, a api, c *tfeventstest.Corpus, dir, id string, pre preemption) {
 	t.Helper()
-	want := map[string]map[string]expectedTag{} // run -> tag -> sums
-	for _, f := range exp.Files {
-		run, ok := strings.CutPrefix(f.Run, dir)
-		if !ok || (run != "" && run[0] != '/') {
+	want := map[string]map[string]tfeventstest.Tag{} // run -> tag -> over the run's files
+	for _, f := range c.Files {
+		run, ok := runIn(dir, f.Run)
+		if !ok {
 			continue
 		}
-		run = strings.TrimPrefix(run, "/")
-		if run == "" {
-			run = "."
-		}
 		if want[run] == nil {
-			want[run] = map[string]expectedTag{}
+			want[run] = map[string]tfeventstest.Tag{}
 		}
 		for _, tg := range f.Tags {
 			w, seen := want[run][tg.Tag]
 			if !seen {
-				w = tg
-				w.Count = 0
+				want[run][tg.Tag] = tg
+				continue
 			}
 			w.Count += tg.Count
+			w.NonFinite += tg.NonFinite
 			w.MinStep = min(w.MinStep, tg.MinStep)
 			w.MaxStep = max(w.MaxStep, tg.MaxStep)
 			want[run][tg.Tag] = w
 		}
 	}
 	got := a.tags(id)
+	preempted := 0
 	for run, tags := range want {
 		for tag, w := range tags {
 			g, ok := got[run][tag]
@@ -323,14 +391,27 @@ func checkTags(t *testing.T, a api, exp *expected, dir, id string) {
 				t.Errorf("%s: run %q lacks tag %q", dir, run, tag)
 				continue
 			}
-			if g.Count != w.Count {
+			if g.Count != int64(w.Count) {
 				t.Errorf("%s: %s/%s count %d, want %d", dir, run, tag, g.Count, w.Count)
+			}
+			if int64(g.Kept) > g.Count {
+				t.Errorf("%s: %s/%s kept %d of %d", dir, run, tag, g.Kept, g.Count)
+			}
+			if pre.of(run, tag) {
+				preempted++
+				continue
+			}
+			if g.NonFinite != int64(w.NonFinite) {
+				t.Errorf("%s: %s/%s %d non-finite values, want %d", dir, run, tag, g.NonFinite, w.NonFinite)
+			}
+			if g.MinStep != w.MinStep || g.MaxStep != w.MaxStep {
+				t.Errorf("%s: %s/%s steps %d..%d, want %d..%d", dir, run, tag, g.MinStep, g.MaxStep, w.MinStep, w.MaxStep)
 			}
 			if w.Plugin != "" && g.Plugin != w.Plugin {
 				t.Errorf("%s: %s/%s plugin %q, want %q", dir, run, tag, g.Plugin, w.Plugin)
 			}
-			if g.Kept < 1 || int64(g.Kept) > g.Count {
-				t.Errorf("%s: %s/%s kept %d of %d", dir, run, tag, g.Kept, g.Count)
+			if g.Kept < 1 {
+				t.Errorf("%s: %s/%s kept none of %d", dir, run, tag, g.Count)
 			}
 		}
 	}
@@ -339,35 +420,92 @@ func checkTags(t *testing.T, a api, exp *expected, dir, id string) {
 			t.Errorf("%s: unexpected run %q", dir, run)
 		}
 	}
+	if c.Generated && preempted == 0 {
+		t.Error("no series of the generated corpus is preempted: its restart is not seen")
+	}
 }
 
-// checkCSV exports some scalar series of every board as CSV and checks
-// that every value is there and that min, max and last agree.
-func checkCSV(t *testing.T, a api, exp *expected, boards map[string]created) {
+// preemption says which series of a log dir TensorBoard's preemption
+// touches when the dir's files are uploaded in order (see package
+// sampler): a value whose step does not pass its series' last drops the
+// series' kept values at or past its step, and a SessionLog START drops
+// those of every series of its run. The kept values, step range and
+// statistics of such a series are not those of every value written.
+type preemption struct {
+	runs   map[string]bool    // a START dropped values of the run
+	series map[[2]string]bool // (run, tag): a step did not go forward
+}
+
+func (p preemption) of(run, tag string) bool { return p.runs[run] || p.series[[2]string{run, tag}] }
+
+// holdsStart reports whether an event file holds a SessionLog START.
+func holdsStart(data []byte) bool {
+	sc := tfevents.NewScanner(bytes.NewReader(data), tfevents.Options{})
+	defer sc.Close()
+	for sc.Scan() {
+		if sc.Value().Kind == tfevents.KindSessionStart {
+			return true
+		}
+	}
+	return false
+}
+
+// findPreemption reads files (in upload order) for what preempts.
+func findPreemption(t *testing.T, files []loadFile) preemption {
 	t.Helper()
+	p := preemption{runs: map[string]bool{}, series: map[[2]string]bool{}}
+	last := map[[2]string]int64{} // (run, tag) -> its greatest step so far
+	runMax := map[string]int64{}  // run -> its greatest step so far
+	for _, f := range files {
+		sc := tfevents.NewScanner(bytes.NewReader(f.data), tfevents.Options{})
+		for sc.Scan() {
+			v := sc.Value()
+			if v.Kind == tfevents.KindSessionStart {
+				if m, ok := runMax[f.run]; ok && m >= v.Step {
+					p.runs[f.run] = true
+				}
+				continue
+			}
+			k := [2]string{f.run, v.Tag}
+			if s, ok := last[k]; ok && v.Step <= s {
+				p.series[k] = true
+			} else {
+				last[k] = v.Step
+			}
+			if m, ok := runMax[f.run]; !ok || v.Step > m {
+				runMax[f.run] = v.Step
+			}
+		}
+		sc.Close()
+	}
+	return p
+}
+
+// checkCSV exports scalar series of the boards (up to 40, each held by one
+// file of its run and not preempted) as CSV and checks that every value is there and that
+// min, max and last agree with the corpus' facts.
+func checkCSV(t *testing.T, a api, c *tfeventstest.Corpus, boards map[string]created, pre map[string]preemption) {
+	t.Helper()
+	dirs := make([]string, 0, len(boards))
+	for d := range boards {
+		dirs = append(dirs, d)
+	}
+	tagFiles := map[[2]string]int{} // (run, tag) -> files holding it
+	for _, f := range c.Files {
+		for _, tg := range f.Tags {
+			tagFiles[[2]string{f.Run, tg.Tag}]++
+		}
+	}
 	checked := 0
-	for _, f := range exp.Files {
-		dir, run, _ := strings.Cut(f.Run, "/")
-		if run == "" {
-			run = "."
+	for _, f := range c.Files {
+		dir, run, ok := boardOf(dirs, f.Run)
+		if !ok {
+			t.Fatalf("run %q is on no board", f.Run)
 		}
 		b := boards[dir]
 		for _, tg := range f.Tags {
-			if tg.Plugin != "scalars" || tg.Count < 2 || checked > 40 {
-				continue
-			}
 			// Only series held by a single file of the run compare simply.
-			n := 0
-			for _, g := range exp.Files {
-				if g.Run == f.Run {
-					for _, x := range g.Tags {
-						if x.Tag == tg.Tag {
-							n++
-						}
-					}
-				}
-			}
-			if n != 1 {
+			if tg.Plugin != "scalars" || tg.Count < 2 || checked >= 40 || tagFiles[[2]string{f.Run, tg.Tag}] != 1 || pre[dir].of(run, tg.Tag) {
 				continue
 			}
 			checked++
@@ -382,70 +520,82 @@ func checkCSV(t *testing.T, a api, exp *expected, boards map[string]created) {
 			if rows[0][0] != "Wall time" || rows[0][1] != "Step" || rows[0][2] != "Value" {
 				t.Errorf("csv header %q", rows[0])
 			}
-			if int64(len(rows)-1) != tg.Count {
+			if len(rows)-1 != tg.Count {
 				t.Errorf("csv %s/%s: %d rows, want %d", f.Run, tg.Tag, len(rows)-1, tg.Count)
 				continue
 			}
 			mn, mx, last := math.Inf(1), math.Inf(-1), math.NaN()
+			nonFinite := 0
 			for _, r := range rows[1:] {
 				v, err := strconv.ParseFloat(r[2], 64)
 				if err != nil {
 					t.Fatalf("csv value %q: %v", r[2], err)
 				}
-				if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					nonFinite++
+				} else {
 					mn, mx, last = min(mn, v), max(mx, v), v
 				}
 			}
-			if tg.Min != nil && (!near(mn, *tg.Min) || !near(mx, *tg.Max) || !near(last, *tg.Last)) {
+			if nonFinite != tg.NonFinite {
+				t.Errorf("csv %s/%s: %d non-finite values, want %d", f.Run, tg.Tag, nonFinite, tg.NonFinite)
+			}
+			if tg.Min != nil && (!tfeventstest.AlmostEqual(mn, *tg.Min) || !tfeventstest.AlmostEqual(mx, *tg.Max) || !tfeventstest.AlmostEqual(last, *tg.Last)) {
 				t.Errorf("csv %s/%s: min/max/last %v/%v/%v, want %v/%v/%v", f.Run, tg.Tag, mn, mx, last, *tg.Min, *tg.Max, *tg.Last)
 			}
 		}
 	}
-	if checked < 10 {
-		t.Errorf("checked only %d scalar series", checked)
+	if checked == 0 {
+		t.Error("the corpus has no scalar series held by one file: the CSV check checked nothing")
 	}
-}
-
-func near(a, b float64) bool {
-	return a == b || math.Abs(a-b) <= 1e-6*math.Max(math.Abs(a), math.Abs(b))
 }
 
 // TestCrashSafety fails the n-th store write for every n during an upload
 // and resumes from the offset the server reports: the board must end up
 // exactly as after an uninterrupted upload.
 func TestCrashSafety(t *testing.T) {
-	dir := filepath.Join(fixtures, "real", "orktes__go-tensorboard")
-	clean := startServer(t, store.NewMem())
-	cb := clean.create("clean")
-	want := clean.upload(cb, dir, 4096)
-	wantTags := clean.tags(cb.ID)
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		dir := tf2Dir(c)
+		clean := startServer(t, store.NewMem())
+		cb := clean.create("clean")
+		want := clean.upload(cb, dir, 4096)
+		wantTags := clean.tags(cb.ID)
 
-	// Count the writes of a clean upload.
-	counter := storetest.NewFaulty(store.NewMem(), 0)
-	ca := startServer(t, counter)
-	ca.upload(ca.create("count"), dir, 4096)
-	writes := counter.Writes()
-	if writes < 4 {
-		t.Fatalf("only %d writes", writes)
-	}
-	for n := 1; n <= writes; n++ {
-		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			f := storetest.NewFaulty(store.NewMem(), n)
-			a := startServer(t, f)
-			var b created
-			for tries := 0; b.ID == "" && tries < 3; tries++ {
-				status, body := a.do("POST", "/api/boards", "", strings.NewReader(`{"name":"faulty"}`))
-				if status == http.StatusCreated {
-					json.Unmarshal(body, &b)
+		// Count the writes of a clean upload.
+		counter := storetest.NewFaulty(store.NewMem(), 0)
+		ca := startServer(t, counter)
+		ca.upload(ca.create("count"), dir, 4096)
+		writes := counter.Writes()
+		if writes < 4 {
+			t.Fatalf("only %d writes", writes)
+		}
+		for n := 1; n <= writes; n++ {
+			t.Run(strconv.Itoa(n), func(t *testing.T) {
+				f := storetest.NewFaulty(store.NewMem(), n)
+				a := startServer(t, f)
+				var b created
+				for tries := 0; b.ID == "" && tries < 3; tries++ {
+					status, body := a.do("POST", "/api/boards", "", strings.NewReader(`{"name":"faulty"}`))
+					if status == http.StatusCreated {
+						if err := json.Unmarshal(body, &b); err != nil {
+							t.Fatal(err)
+						}
+					}
 				}
-			}
-			uploadWithRetry(t, a, b, dir, 4096)
-			if got := a.tags(b.ID); !equalJSON(got, wantTags) {
-				t.Errorf("tags after a failure at write %d differ from a clean upload", n)
-			}
-			sameFiles(t, a.rawExport(b.ID), want)
-		})
-	}
+				if b.ID == "" {
+					t.Fatal("no board after 3 tries")
+				}
+				uploadWithRetry(t, a, b, dir, 4096)
+				if f.Failed() != 1 {
+					t.Errorf("%d writes failed, want the %d-th", f.Failed(), n)
+				}
+				if got := a.tags(b.ID); !equalJSON(got, wantTags) {
+					t.Errorf("tags after a failure at write %d differ from a clean upload", n)
+				}
+				sameFiles(t, a.rawExport(b.ID), want)
+			})
+		}
+	})
 }
 
 // uploadWithRetry uploads like a client that, after any failed request,
@@ -458,13 +608,15 @@ func uploadWithRetry(t *testing.T, a api, b created, dir string, chunk int) {
 	}
 	for _, r := range runs {
 		for _, f := range r.Files {
-			data, _ := os.ReadFile(f)
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
 			base := filepath.Base(f)
 			off := int64(0)
 			for tries := 0; off < int64(len(data)) && tries < 1000; tries++ {
 				end := min(off+int64(chunk), int64(len(data)))
-				status, body := a.do("PUT", filePath(b.ID, r.Name, base, off), b.Token, bytes.NewReader(data[off:end]))
-				if status == http.StatusOK {
+				if status, _ := a.do("PUT", filePath(b.ID, r.Name, base, off), b.Token, bytes.NewReader(data[off:end])); status == http.StatusOK {
 					off = end
 					continue
 				}
@@ -476,7 +628,6 @@ func uploadWithRetry(t *testing.T, a api, b created, dir string, chunk int) {
 						off = fi.Size
 					}
 				}
-				_ = body
 			}
 			if off != int64(len(data)) {
 				t.Fatalf("%s: stuck at offset %d", f, off)
@@ -563,7 +714,7 @@ func TestUploadRules(t *testing.T) {
 func TestBoardLifecycle(t *testing.T) {
 	a := startServer(t, store.NewMem())
 	b := a.create("first")
-	a.upload(b, filepath.Join(fixtures, "real", "orktes__go-tensorboard"), 1<<20)
+	a.upload(b, tf2Dir(tfeventstest.Generate(t)), 1<<20)
 
 	var info hosting.BoardInfo
 	a.json("PATCH", "/api/boards/"+b.ID, b.Token, strings.NewReader(`{"name":"second","description":"**bold**"}`), 200, &info)
@@ -609,27 +760,151 @@ func sep(p string) string {
 	return "?"
 }
 
-// TestConcurrentUploadsAndReads runs uploads to several runs and boards
-// while reading them (run with -race).
+// TestConcurrentUploadsAndReads uploads a log dir to several boards at
+// once, in small chunks, while a reader per board reads the board, its
+// tags and its files over and over (run with -race). No read fails; what a
+// reader sees only grows between successive reads (the board's runs and
+// size, each run's tags, each tag's count and last step (but where
+// TensorBoard's preemption drops values), each file's size); and each
+// board ends up as on a server that took the same upload alone.
 func TestConcurrentUploadsAndReads(t *testing.T) {
-	a := startServer(t, store.NewMem())
-	var wg sync.WaitGroup
-	for i := range 4 {
-		b := a.create(fmt.Sprint("board", i))
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			a.upload(b, filepath.Join(fixtures, "real", "janosh__tensorboard-reducer"), 2048)
-		}()
-		go func() {
-			defer wg.Done()
-			for range 20 {
-				a.do("GET", "/api/boards/"+b.ID+"/tags", "", nil)
-				a.do("GET", "/api/boards/"+b.ID, "", nil)
+	forEachCorpus(t, func(t *testing.T, c *tfeventstest.Corpus) {
+		const boards, chunk = 4, 2048
+		dir := runsDir(c)
+
+		oracle := startServer(t, store.NewMem())
+		ob := oracle.create("oracle")
+		want := oracle.upload(ob, dir, chunk)
+		wantTags := tagsBody(t, oracle, ob.ID)
+
+		a := startServer(t, store.NewMem())
+		lc := newLoadClient(func() string { return a.base })
+		defer lc.client.CloseIdleConnections()
+		files := logDirFiles(t, dir) // in the oracle's order
+		pre := findPreemption(t, files)
+
+		var wg sync.WaitGroup
+		errs := make([][]error, boards)
+		ids := make([]string, boards)
+		for i := range boards {
+			b := a.create(fmt.Sprint("board", i))
+			ids[i] = b.ID
+			done := make(chan struct{})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				defer close(done)
+				for _, f := range files {
+					f.board = b
+					if err := lc.uploadPlain(f, chunk); err != nil {
+						errs[i] = append(errs[i], err)
+						return
+					}
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				var seen readerView
+				for last := false; !last; {
+					select {
+					case <-done:
+						last = true // one more read, of the whole upload
+					default:
+					}
+					next, err := readBoard(lc, b)
+					if err == nil {
+						err = seen.grownTo(next, pre)
+					}
+					if err != nil {
+						errs[i] = append(errs[i], err)
+						return
+					}
+					seen = next
+				}
+			}()
+		}
+		wg.Wait()
+		for i, id := range ids {
+			for _, err := range errs[i] {
+				t.Errorf("board %d: %v", i, err)
 			}
-		}()
+			if got := tagsBody(t, a, id); !bytes.Equal(got, wantTags) {
+				t.Errorf("board %d: tags differ from the oracle's:\n got %s\nwant %s", i, got, wantTags)
+			}
+			sameFiles(t, a.rawExport(id), want)
+		}
+	})
+}
+
+// readerView is what a reader saw of a board in one round of reads.
+type readerView struct {
+	info  hosting.BoardInfo
+	tags  map[string]map[string]tagSummary // run -> tag
+	sizes map[string]int64                 // run/file -> bytes held
+}
+
+// readBoard reads b's info, tags and files; any failure is an error.
+func readBoard(lc *loadClient, b created) (readerView, error) {
+	var v readerView
+	var tags struct {
+		Runs map[string]map[string]tagSummary `json:"runs"`
 	}
-	wg.Wait()
+	var files struct{ Files []hosting.FileInfo }
+	for _, r := range []struct {
+		path, token string
+		into        any
+	}{
+		{"/api/boards/" + b.ID, "", &v.info},
+		{"/api/boards/" + b.ID + "/tags", "", &tags},
+		{"/api/boards/" + b.ID + "/files", b.Token, &files},
+	} {
+		status, body, err := lc.do("GET", r.path, r.token, nil)
+		if err != nil {
+			return v, fmt.Errorf("GET %s: %w", r.path, err)
+		}
+		if status != http.StatusOK {
+			return v, fmt.Errorf("GET %s: status %d: %s", r.path, status, body)
+		}
+		if err := json.Unmarshal(body, r.into); err != nil {
+			return v, fmt.Errorf("GET %s: decoding %s: %w", r.path, body, err)
+		}
+	}
+	v.tags = tags.Runs
+	v.sizes = map[string]int64{}
+	for _, f := range files.Files {
+		v.sizes[pathJoin(f.Run, f.File)] = f.Size
+	}
+	return v, nil
+}
+
+// grownTo returns an error naming what next shows less of than v (read
+// before it): a board only grows while it is uploaded, but for the last
+// step of the series pre says are preempted.
+func (v readerView) grownTo(next readerView, pre preemption) error {
+	var d []string
+	if next.info.Runs < v.info.Runs || next.info.Size < v.info.Size {
+		d = append(d, fmt.Sprintf("board: %d runs of %d bytes, then %d of %d", v.info.Runs, v.info.Size, next.info.Runs, next.info.Size))
+	}
+	for run, tags := range v.tags {
+		for tag, was := range tags {
+			now, ok := next.tags[run][tag]
+			switch {
+			case !ok:
+				d = append(d, fmt.Sprintf("%s/%s: gone", run, tag))
+			case now.Count < was.Count || now.MaxStep < was.MaxStep && !pre.of(run, tag):
+				d = append(d, fmt.Sprintf("%s/%s: count %d to step %d, then %d to step %d", run, tag, was.Count, was.MaxStep, now.Count, now.MaxStep))
+			}
+		}
+	}
+	for f, was := range v.sizes {
+		if now, ok := next.sizes[f]; !ok || now < was {
+			d = append(d, fmt.Sprintf("%s: %d bytes, then %d", f, was, now))
+		}
+	}
+	if len(d) > 0 {
+		return fmt.Errorf("a read showed less than the one before: %s", strings.Join(d, "; "))
+	}
+	return nil
 }
 
 // TestScalarQuery checks the native scalar API on a generated series with

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"tbhost/hosting/store"
@@ -23,7 +24,8 @@ func (Unreachable) Ping(context.Context) error { return errors.New("storetest: b
 
 // Faulty wraps a Store and fails its writes (Put, PutIf, Delete) on
 // demand, to test what a crash or an outage at each write leaves behind.
-// Reads pass through. It is safe for concurrent use.
+// Reads pass through. It is safe for concurrent use. Its Await lets a test
+// wait for a condition on the store without polling on a timer.
 //
 // Writes are counted from 1 in the order they start. The failAt-th write
 // fails without reaching the store (0: none fails); with Sticky set, every
@@ -35,6 +37,11 @@ type Faulty struct {
 
 	writes atomic.Int64
 	failed atomic.Int64
+
+	// changed holds a token when a write started or ended since Await
+	// last looked (capacity 1: writes while it is full coalesce).
+	changed     chan struct{}
+	changedOnce sync.Once
 
 	mu     sync.Mutex
 	failAt int64
@@ -71,6 +78,36 @@ func (f *Faulty) SetStall(d time.Duration) {
 	f.stall = d
 }
 
+// Await waits until cond holds, testing it now and again after every
+// write the Faulty sees start or end, and fails t (naming what) when d
+// passes first. cond should read the store or the Faulty's counts; a
+// condition that changes without a write is never seen to change.
+func (f *Faulty) Await(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	for !cond() {
+		select {
+		case <-f.changedC():
+		case <-timeout.C:
+			t.Fatalf("storetest: still waiting after %v for %s", d, what)
+		}
+	}
+}
+
+func (f *Faulty) changedC() chan struct{} {
+	f.changedOnce.Do(func() { f.changed = make(chan struct{}, 1) })
+	return f.changed
+}
+
+// signal tells Await that a write started or ended.
+func (f *Faulty) signal() {
+	select {
+	case f.changedC() <- struct{}{}:
+	default: // a token is already waiting
+	}
+}
+
 // Writes returns how many writes the Faulty has seen, failed ones included.
 func (f *Faulty) Writes() int { return int(f.writes.Load()) }
 
@@ -81,6 +118,7 @@ func (f *Faulty) Failed() int { return int(f.failed.Load()) }
 // and whether the failure comes after the write.
 func (f *Faulty) before(ctx context.Context) (fail, after bool, err error) {
 	n := f.writes.Add(1)
+	f.signal()
 	f.mu.Lock()
 	failAt, sticky, stall := f.failAt, f.sticky, f.stall
 	after = f.after
@@ -107,6 +145,7 @@ func injected(op, key string) error {
 
 // Put writes through unless this write is to fail.
 func (f *Faulty) Put(ctx context.Context, key string, data []byte) error {
+	defer f.signal()
 	fail, after, err := f.before(ctx)
 	switch {
 	case err != nil:
@@ -123,6 +162,7 @@ func (f *Faulty) Put(ctx context.Context, key string, data []byte) error {
 
 // PutIf writes through unless this write is to fail.
 func (f *Faulty) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
+	defer f.signal()
 	fail, after, err := f.before(ctx)
 	switch {
 	case err != nil:
@@ -139,6 +179,7 @@ func (f *Faulty) PutIf(ctx context.Context, key string, data []byte, gen int64) 
 
 // Delete deletes through unless this write is to fail.
 func (f *Faulty) Delete(ctx context.Context, key string) error {
+	defer f.signal()
 	fail, after, err := f.before(ctx)
 	switch {
 	case err != nil:
