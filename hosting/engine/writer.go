@@ -241,6 +241,14 @@ func (s *Engine) flush(ctx context.Context, w *runWriter) error {
 			w.gen, w.dirty = newGen, 0
 			if p := w.pub.Load(); w.pubFresh.Load() {
 				w.pub.Store(newRunState(w.key, newGen, p.d, p.s, p.loaded))
+			} else {
+				// Publish the checkpointed state: a reader that arrives
+				// while the next append waits on its store write gets it
+				// rather than wait (one copy of the state per checkpoint,
+				// made by the next append).
+				w.pub.Store(newRunState(w.key, newGen, w.d, w.s, s.now()))
+				w.pubFresh.Store(true)
+				w.shared = true
 			}
 			w.mu.Unlock()
 			return nil
