@@ -331,6 +331,7 @@ func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 // Compose composes through the wrapped store unless this write is to
 // fail: a compose counts as one write, as for Put.
 func (f *Faulty) Compose(ctx context.Context, dst string, gen int64, srcs []store.Source) (int64, error) {
+	defer f.signal() // for Await
 	fail, after, err := f.before(ctx)
 	switch {
 	case err != nil:
@@ -347,6 +348,7 @@ func (f *Faulty) Compose(ctx context.Context, dst string, gen int64, srcs []stor
 
 // DeleteIf deletes through unless this write is to fail.
 func (f *Faulty) DeleteIf(ctx context.Context, key string, gen int64) error {
+	defer f.signal() // for Await
 	fail, after, err := f.before(ctx)
 	switch {
 	case err != nil:
