@@ -26,6 +26,8 @@ export const GROUP_H = 32;
 export const PAD = 12;
 export const HEADER = 22;
 const CHAR_W = 6.6;
+/** LARGE_LEVEL: levels of more children are laid out the faster way. */
+const LARGE_LEVEL = 30;
 
 /** textWidth estimates the width of a label at the page's 11px font. */
 export function textWidth(s: string): number { return s.length * CHAR_W; }
@@ -67,7 +69,11 @@ export class Layouts {
     if (cached) return cached;
     const n = this.h.nodes[id];
     const g = new dagre.graphlib.Graph({ multigraph: false });
-    g.setGraph({ rankdir: 'BT', nodesep: 18, ranksep: 28, edgesep: 8, marginx: 0, marginy: 0 });
+    // a large level is ranked by longest path and ordered by one sweep:
+    // dagre's defaults (network simplex, a search for fewer crossings)
+    // take several times as long there
+    const large = n.children.length > LARGE_LEVEL;
+    g.setGraph({ rankdir: 'BT', nodesep: 18, ranksep: 28, edgesep: 8, marginx: 0, marginy: 0, ranker: large ? 'longest-path' : 'network-simplex' });
     g.setDefaultEdgeLabel(() => ({}));
     const sizes = new Map<number, { w: number; h: number }>();
     for (const c of n.children) {
@@ -77,7 +83,7 @@ export class Layouts {
     }
     const edges = this.h.levelEdges.get(id) ?? [];
     for (const e of edges) g.setEdge(String(e.from), String(e.to), { weight: e.control ? 1 : 2, minlen: 1 });
-    if (n.children.length) dagre.layout(g);
+    if (n.children.length) dagre.layout(g, { disableOptimalOrderHeuristic: large });
     this.laidOut++;
     const out: LevelLayout = { w: 0, h: 0, children: [], edges: [] };
     for (const c of n.children) {

@@ -24,7 +24,16 @@ export const LIBRARY = '__function_library__';
 
 /** A group holds at most this many children; more are split into
  * numbered parts, so that no level is too large to lay out at once. */
-export const MAX_CHILDREN = 120;
+export const MAX_CHILDREN = 80;
+
+function isDigits(s: string, from: number): boolean {
+  if (from >= s.length) return false;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 export interface TreeNode {
   id: number;
@@ -66,21 +75,6 @@ export class Hierarchy {
   constructor(g: GraphResponse) {
     const root = this.add('', '', -1, null);
     const groups = new Map<string, number>([['', root]]);
-    const ops: { op: GraphOp; scope: string }[] = [];
-    for (const op of g.nodes ?? []) ops.push({ op, scope: '' });
-    for (const f of g.functions ?? []) {
-      const scope = LIBRARY + '/' + f.name + '/';
-      for (const op of f.nodes ?? []) ops.push({ op: { ...op, name: scope + op.name }, scope });
-    }
-    // every proper prefix of a name is a group
-    const isGroup = new Set<string>();
-    for (const { op } of ops) {
-      let i = op.name.indexOf('/');
-      while (i > 0) {
-        isGroup.add(op.name.slice(0, i));
-        i = op.name.indexOf('/', i + 1);
-      }
-    }
     const groupOf = (path: string): number => {
       let id = groups.get(path);
       if (id !== undefined) return id;
@@ -90,31 +84,45 @@ export class Hierarchy {
       groups.set(path, id);
       return id;
     };
-    for (const { op } of ops) {
-      if (this.opByName.has(op.name)) continue; // a repeated name: the first wins
+    const ops: { op: GraphOp; scope: string }[] = [];
+    const place = (op: GraphOp, scope: string) => {
+      if (this.opByName.has(op.name)) return; // a repeated name: the first wins
       const cut = op.name.lastIndexOf('/');
-      // an op whose name is also a scope goes inside that scope's group
-      const parent = isGroup.has(op.name) ? groupOf(op.name) : cut < 0 ? root : groupOf(op.name.slice(0, cut));
-      const label = isGroup.has(op.name) ? '(' + op.name.slice(cut + 1) + ')' : op.name.slice(cut + 1);
-      this.opByName.set(op.name, this.add(op.name, label, parent, op));
+      const parent = cut < 0 ? root : groupOf(op.name.slice(0, cut));
+      this.opByName.set(op.name, this.add(op.name, op.name.slice(cut + 1), parent, op));
+      ops.push({ op, scope });
+    };
+    for (const op of g.nodes ?? []) place(op, '');
+    for (const f of g.functions ?? []) {
+      const scope = LIBRARY + '/' + f.name + '/';
+      for (const op of f.nodes ?? []) place({ ...op, name: scope + op.name }, scope);
+    }
+    // an op whose name is also a scope goes inside that scope's group
+    for (const [name, id] of this.opByName) {
+      const gid = groups.get(name);
+      if (gid === undefined) continue;
+      const n = this.nodes[id], siblings = this.nodes[n.parent].children;
+      siblings.splice(siblings.indexOf(id), 1);
+      this.nodes[gid].children.unshift(id);
+      n.label = '(' + n.label + ')';
+      this.reparent(id, gid);
     }
     this.opCount = this.opByName.size;
     this.split(root);
     this.count(root);
     for (const { op, scope } of ops) {
-      const v = this.opByName.get(op.name);
-      if (v === undefined || this.nodes[v].op !== op) continue;
+      const v = this.opByName.get(op.name)!;
       for (const input of op.inputs ?? []) {
-        const control = input.startsWith('^');
+        const control = input.charCodeAt(0) === 94; // ^
         let base = control ? input.slice(1) : input;
         // "op:1" (an output slot) or, in a function, "op:output:0"
         const colon = scope ? base.indexOf(':') : base.lastIndexOf(':');
-        if (colon > 0 && (scope || /^\d+$/.test(base.slice(colon + 1)))) base = base.slice(0, colon);
-        const u = this.opByName.get(scope + base) ?? this.opByName.get(base);
+        if (colon > 0 && (scope || isDigits(base, colon + 1))) base = base.slice(0, colon);
+        const u = (scope ? this.opByName.get(scope + base) : undefined) ?? this.opByName.get(base);
         if (u === undefined || u === v) continue;
         let outs = this.outputs.get(u);
         if (!outs) this.outputs.set(u, (outs = []));
-        outs.push(this.nodes[v].path);
+        outs.push(op.name);
         this.bundle(u, v, control);
       }
     }
@@ -181,9 +189,9 @@ export class Hierarchy {
     e.control = e.control && control;
   }
 
-  private edgeIdx = new Map<string, number>();
+  private edgeIdx = new Map<number, number>();
   private edgeIndex(level: number, a: number, b: number, edges: LevelEdge[]): number {
-    const key = a + ',' + b;
+    const key = a * 4194304 + b; // ids < 2^22: the graph has at most 200,000 ops
     let i = this.edgeIdx.get(key);
     if (i === undefined) {
       i = edges.length;
