@@ -24,6 +24,7 @@ type serveFlags struct {
 	addr, data, storage, uploadToken, samples, logFormat string
 	cacheMB, maxRequestMB, maxBoardMB                    int64
 	shutdown, flushInterval                              time.Duration
+	shared                                               bool
 }
 
 func (m *Main) parseServe(args []string) (*serveFlags, error) {
@@ -42,6 +43,7 @@ func (m *Main) parseServe(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.logFormat, "log-format", m.env("TBHOST_LOG_FORMAT", ""), "text or json (default: text on a terminal, json otherwise) (TBHOST_LOG_FORMAT)")
 	fs.DurationVar(&f.flushInterval, "flush-interval", env.duration("TBHOST_FLUSH_INTERVAL", 5*time.Second), "how long a run's stored digest may lag its uploads; the lag is replayed from the raw bytes on load (TBHOST_FLUSH_INTERVAL)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", env.duration("TBHOST_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM (TBHOST_SHUTDOWN_TIMEOUT)")
+	fs.BoolVar(&f.shared, "shared", env.bool("TBHOST_SHARED", false), "other servers serve the same --data directory (replicas on one volume): trust cached boards and runs for 2 s, not forever (TBHOST_SHARED)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -87,6 +89,19 @@ func (e *envReader) int(name string, def int64) int64 {
 		return def
 	}
 	return n
+}
+
+func (e *envReader) bool(name string, def bool) bool {
+	v := e.m.Getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		e.fail(name, fmt.Sprintf("%s=%q is not true or false", name, v))
+		return def
+	}
+	return b
 }
 
 func (e *envReader) duration(name string, def time.Duration) time.Duration {
@@ -136,22 +151,26 @@ func (m *Main) logger(format string) *slog.Logger {
 }
 
 // openStore opens the store the flags name.
-func openStore(ctx context.Context, f *serveFlags) (store.Store, string, error) {
+func openStore(ctx context.Context, f *serveFlags) (st store.Store, where string, release func() error, err error) {
 	if f.storage != "" {
 		if !strings.HasPrefix(f.storage, "gs://") {
-			return nil, "", fmt.Errorf("--storage %q: give gs://bucket/prefix (or use --data DIR for a local directory)", f.storage)
+			return nil, "", nil, fmt.Errorf("--storage %q: give gs://bucket/prefix (or use --data DIR for a local directory)", f.storage)
 		}
-		st, err := store.NewGCS(ctx, f.storage)
+		gs, err := store.NewGCS(ctx, f.storage)
 		if err != nil {
-			return nil, "", fmt.Errorf("open %s: %w", f.storage, err)
+			return nil, "", nil, fmt.Errorf("open %s: %w", f.storage, err)
 		}
-		return st, f.storage, nil
+		return gs, f.storage, gs.Close, nil
 	}
-	st, err := store.NewDir(f.data)
+	ds, err := store.NewDir(f.data)
 	if err != nil {
-		return nil, "", fmt.Errorf("open data directory %s: %w", f.data, err)
+		return nil, "", nil, fmt.Errorf("open data directory %s: %w", f.data, err)
 	}
-	return st, f.data, nil
+	release, err = ds.Claim(f.shared)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return ds, f.data, release, nil
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -164,14 +183,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--samples-per-plugin: %w", err)
 	}
-	store, where, err := openStore(ctx, f)
+	store, where, release, err := openStore(ctx, f)
 	if err != nil {
 		return err
 	}
-	// A local directory has one server; a bucket may have several, whose
-	// caches converge by re-reading digests older than the default TTL.
+	defer release()
+	// A local directory has one server unless --shared; a bucket may have
+	// several, whose caches converge by re-reading what is older than the
+	// default TTL.
 	ttl := time.Duration(0)
-	if f.storage == "" {
+	if f.storage == "" && !f.shared {
 		ttl = -1
 	}
 	srv, err := hosting.NewServer(hosting.Config{

@@ -453,6 +453,34 @@ func (s *Dir) List(ctx context.Context, prefix, from string) ([]ObjectInfo, erro
 	return out, nil
 }
 
+// Claim marks the directory as served: by this server alone (shared
+// false), or by servers that all know they share it (shared true). It
+// fails when the directory is claimed the other way, so that a second
+// server started on a directory it believes its own (and whose cache
+// would then trust stale boards forever) stops with a clear error. The
+// claim is an advisory lock held until release or the process ends.
+func (s *Dir) Claim(shared bool) (release func() error, err error) {
+	f, err := os.OpenFile(filepath.Join(s.root, reservedPrefix+"lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: %w", s.root, err)
+	}
+	how := syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			if shared {
+				return nil, kind.Errorf(kind.Conflict, "%s is served by a server that believes it is alone there: stop it, or restart every server on it with --shared", s.root)
+			}
+			return nil, kind.Errorf(kind.Conflict, "%s is already served by another tbhost: give --shared to every server on it (their caches then re-read boards and runs other servers change)", s.root)
+		}
+		return nil, fmt.Errorf("claim %s: %w", s.root, err)
+	}
+	return f.Close, nil
+}
+
 // Children returns the segments directly under prefix: the entries of
 // its folder, empty folders (left by deletes) aside.
 func (s *Dir) Children(ctx context.Context, prefix string) ([]string, error) {
