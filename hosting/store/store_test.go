@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -380,4 +382,45 @@ func TestStoreFaulty(t *testing.T) {
 	if want := []string{"c", "e"}; !slices.Equal(keys, want) {
 		t.Fatalf("keys %q, want %q", keys, want)
 	}
+}
+
+// TestStoreFaultyAwait: Await returns once a write from another goroutine
+// makes its condition hold, and fails the test when none does in time.
+func TestStoreFaultyAwait(t *testing.T) {
+	ctx := context.Background()
+	f := storetest.NewFaulty(store.NewMem(), 0)
+	has := func(key string) func() bool {
+		return func() bool { _, _, err := f.Get(ctx, key); return err == nil }
+	}
+	wrote := make(chan error, 1)
+	go func() { wrote <- f.Put(ctx, "late", []byte("x")) }()
+	f.Await(t, time.Minute, "the late write", has("late"))
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+
+	// A condition no write makes true: Await fails its test.
+	var inner fakeTB
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Await(&inner, 10*time.Millisecond, "a write that never comes", has("never"))
+	}()
+	<-done
+	if !strings.Contains(inner.fatal, "a write that never comes") {
+		t.Errorf("Await without the write: %q, want a failure naming what it waited for", inner.fatal)
+	}
+}
+
+// fakeTB records a Fatalf and ends its goroutine, as testing.T does.
+type fakeTB struct {
+	testing.TB
+	fatal string
+}
+
+func (f *fakeTB) Helper() {}
+
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.fatal = fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }
