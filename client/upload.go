@@ -59,10 +59,11 @@ type Uploader struct {
 	// Now is the clock of Progress's Elapsed and ETA (time.Now when nil).
 	Now func() time.Time
 
-	passes int
-	mu     sync.Mutex        // guards remote, warned, and a pass's Summary and Progress
-	remote map[fileKey]int64 // bytes the server holds, per file
-	warned map[string]bool
+	passes  int
+	noBatch bool              // the server has no batch route
+	mu      sync.Mutex        // guards remote, warned, and a pass's Summary and Progress
+	remote  map[fileKey]int64 // bytes the server holds, per file
+	warned  map[string]bool
 }
 
 type fileKey struct{ run, file string }
@@ -128,11 +129,7 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 		u.warned = map[string]bool{}
 	}
 
-	type job struct {
-		LocalFile
-		from, to int64
-		hold     bool
-	}
+	type job = uploadJob
 	s := &Summary{Files: len(files)}
 	var jobs []job
 	runs := map[string]bool{}
@@ -189,6 +186,33 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 	if len(jobs) > 0 {
 		report(false)
 	}
+	par := u.Parallel
+	if par <= 0 {
+		par = DefaultParallel
+	}
+	var first error
+	if !u.noBatch && len(jobs) > 1 {
+		// Small runs go in batches (batch.go); the rest file by file below.
+		chunk := u.ChunkSize
+		if chunk <= 0 {
+			chunk = DefaultChunkSize
+		}
+		jobs, first = u.sendBatches(ctx, s, jobs, chunk, par, func(r requestStat, done []batchDone) {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			est.Request(r.took, r.raw)
+			p.Wire += r.wire
+			p.Compressed = p.Compressed || r.compressed
+			for _, d := range done {
+				p.BytesDone += d.reached - d.job.from
+				if d.reached == d.job.to {
+					p.FilesDone++
+				}
+				p.Run, p.File = d.job.Run, d.job.File
+			}
+			report(false)
+		})
+	}
 	// One job at a time per run, in order; runs in parallel.
 	var runOrder []string
 	byRun := map[string][]job{}
@@ -223,15 +247,10 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 		}
 		return err
 	}
-	par := u.Parallel
-	if par <= 0 {
-		par = DefaultParallel
-	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	queue := make(chan []job)
 	var wg sync.WaitGroup
-	var first error
 	for range min(par, len(runOrder)) {
 		wg.Add(1)
 		go func() {
