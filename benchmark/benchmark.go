@@ -68,6 +68,9 @@ type Config struct {
 	// TempDir is where the generated files and the store go (default
 	// os.TempDir()); Run removes what it creates.
 	TempDir string
+	// SweepRuns is the runs of the generated sweep whose upload is
+	// measured against inspecting it (default DefaultSweepRuns; < 0: none).
+	SweepRuns int
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
@@ -124,6 +127,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
+	}
+	if c.SweepRuns == 0 {
+		c.SweepRuns = DefaultSweepRuns
 	}
 	return nil
 }
@@ -421,6 +427,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		logf("2 s TTL, %d clients: %s; peak RSS %s", c, row, mib(peak.RSS))
 	}
 	r.Latency = append(r.Latency, row)
+	if cfg.SweepRuns > 0 {
+		logf("generating a sweep of %d runs", cfg.SweepRuns)
+		if r.Sweep, err = measureSweep(ctx, tmp, cfg.SweepRuns, logf); err != nil {
+			return nil, err
+		}
+	}
 	r.MaxRSS = max(r.MaxRSS, maxRSS())
 	r.Finished = time.Now().UTC()
 	return r, nil

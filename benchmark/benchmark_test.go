@@ -15,7 +15,7 @@ func TestSuiteTiny(t *testing.T) {
 		t.Skip("runs the whole suite")
 	}
 	var log strings.Builder
-	cfg := Config{Size: 5_000_000, Tags: 8, Requests: 64, ColdSamples: 8, RowTimeout: 20 * time.Second, MemBudget: 512 << 20, TempDir: t.TempDir(), Log: &log}
+	cfg := Config{Size: 5_000_000, Tags: 8, Requests: 64, ColdSamples: 8, RowTimeout: 20 * time.Second, MemBudget: 512 << 20, TempDir: t.TempDir(), SweepRuns: 200, Log: &log}
 	r, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())

@@ -39,7 +39,9 @@ type Report struct {
 	// ColdLoadHeap is the heap one query on a fresh server took (reading
 	// and decoding the run's digest).
 	ColdLoadHeap uint64
-	Finished     time.Time
+	// Sweep is the sweep upload figure (nil when not measured).
+	Sweep    *Sweep
+	Finished time.Time
 }
 
 // GenSummary describes the generated run.
@@ -145,6 +147,8 @@ const (
 	RowDigest     = "Digest size"
 	RowColdLoad   = "Heap of one cold digest load"
 	RowBlobs      = "Blob objects in the store"
+	RowSweep      = "Sweep upload"
+	RowSweepRuns  = "Sweep board: /runs, /tags"
 )
 
 // LatencyRowName names the latency row of a mode and concurrency.
@@ -231,6 +235,15 @@ func (r *Report) Rows() []Row {
 		fmt.Sprintf("%.1f", ratio(float64(r.ColdLoadHeap), float64(r.DigestBytes))), "", ""})
 	rows = append(rows, Row{RowBlobs, mb(r.BlobBytes), "raw: " + mb(raw),
 		fmt.Sprintf("%.4f", ratio(float64(r.BlobBytes), float64(raw))), "", ""})
+	if sw := r.Sweep; sw != nil {
+		rows = append(rows, Row{RowSweep,
+			fmt.Sprintf("%d runs, one file each (%s): %.2f s in %d requests; %d runs listed", sw.Runs, mb(sw.Bytes), sw.Upload.Seconds(), sw.Requests, sw.Listed),
+			fmt.Sprintf("inspect: %.2f s", sw.Inspect.Seconds()),
+			fmt.Sprintf("%.1f", sw.Ratio()), fmt.Sprintf("≤ %.0f", TargetSweepRatio), verdict(sw.Ratio() <= TargetSweepRatio && sw.Listed == sw.Runs)})
+		rows = append(rows, Row{RowSweepRuns,
+			fmt.Sprintf("p50 %s, %s", ms(sw.RunsP50), ms(sw.TagsP50)), "/healthz p50 " + ms(sw.HealthzP50),
+			fmt.Sprintf("%.0f, %.0f", ratio(float64(sw.RunsP50), float64(sw.HealthzP50)), ratio(float64(sw.TagsP50), float64(sw.HealthzP50))), "", ""})
+	}
 	return rows
 }
 
@@ -318,6 +331,14 @@ func (r *Report) Markdown() string {
   own copy in the previous row) exceeds the budget (` + mib(r.Config.MemBudget) + `) is not
   run. Baseline: ` + "`GET /healthz`" + ` at the same concurrency on the same server
   (the HTTP floor).
+- **Sweep upload**: a sweep of ` + fmt.Sprint(r.Config.SweepRuns) + ` runs, one event file each (a file
+  version and three scalars, written by ` + "`tfevents.Writer`" + `), uploaded by
+  ` + "`client.Uploader`" + ` (small runs go in batches, ` + "`POST /api/boards/<id>/batch`" + `) to a
+  fresh server over a directory store on loopback, from the first request
+  to the last answer (every run checkpointed). Baseline: ` + "`tfevents.Inspect`" + `
+  on the same dir (what ` + "`tbhost inspect`" + ` reads and computes), the faster of
+  one before and one after the upload. Then the board's ` + "`/runs`" + ` and
+  ` + "`/tags`" + ` (median of ` + fmt.Sprint(sweepQueries) + `, warm) against ` + "`/healthz`" + `.
 - **Digest size**: the run's digest objects in the store against the raw
   bytes. Blob objects are the ` + "`boards/<id>/blobs/`" + ` objects of the design's
   store layout; 0 means the server keeps image bytes inside the digest.
