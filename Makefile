@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/tbhost
 
-.PHONY: all build run test frontend proto fuzz bench clean
+.PHONY: all build run test frontend proto fuzz bench clean conformance
 
 all: build
 
@@ -37,6 +37,45 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./tfevents ./sampler ./hosting
 	$(GO) run ./cmd/tbhost bench --size 1GB --out docs/benchmarks.md
+
+# Conformance with real TensorBoard (docs/conformance.md): every log dir of
+# the real corpus (each repo folder's first-level folder holding event
+# files) is served by TensorBoard's own backend and by tbhost, and
+# compare.py checks them route by route. Skipped, with a message, when the
+# reference is not set up (../shared/tools/tbref/setup.sh). Exit 1 on any
+# mismatch; the per-log-dir summaries go to $(TBREF_OUT).
+TBREF ?= ../shared/tools/tbref
+TBREF_SRC ?= /tmp/tbsrc
+TBREF_LOGDIRS ?= ../shared/fixtures/real
+TBREF_OUT ?= /tmp/tbref/out
+TBREF_ADDR ?= 127.0.0.1:6106
+TBREF_PORT ?= 7007
+conformance: SHELL := /bin/bash
+conformance:
+	@if [ ! -f "$(TBREF_SRC)/tensorboard/compat/proto/summary_pb2.py" ] || [ ! -x "$(TBREF)/run-logdir.sh" ] || [ ! -d "$(TBREF_LOGDIRS)" ]; then \
+	  echo "conformance: skipped: the reference is not set up (see docs/conformance.md)"; exit 0; fi; \
+	set -uo pipefail; \
+	work=$$(mktemp -d /tmp/tbref-conformance.XXXXXX); \
+	$(GO) build -o "$$work/tbhost" ./cmd/tbhost || exit 2; \
+	"$$work/tbhost" serve --addr $(TBREF_ADDR) --data "$$work/data" >"$$work/serve.log" 2>&1 & srv=$$!; \
+	trap 'kill $$srv 2>/dev/null; wait $$srv 2>/dev/null; rm -rf "$$work"' EXIT; \
+	for i in $$(seq 100); do curl -sf -o /dev/null http://$(TBREF_ADDR)/healthz && break; kill -0 $$srv 2>/dev/null || { cat "$$work/serve.log"; exit 2; }; sleep 0.2; done; \
+	total=0; failed=0; dirs=0; \
+	while IFS= read -r -d '' d; do \
+	  find "$$d" -type f -name '*tfevents*' -print -quit | grep -q . || continue; \
+	  rel=$${d#$(TBREF_LOGDIRS)/}; name=$$(printf '%s' "$$rel" | tr -c 'A-Za-z0-9._-' '_'); dirs=$$((dirs + 1)); \
+	  if find "$$d" -mindepth 1 -type d -name '*tfevents*' -print -quit | grep -q .; then \
+	    echo "$$name: TensorBoard's loader cannot read a folder named *tfevents*: comparing a copy with those folders renamed (tfevents -> tfevent_s)"; \
+	    cp -a "$$d" "$$work/$$name" && d="$$work/$$name"; \
+	    find "$$d" -mindepth 1 -depth -type d -name '*tfevents*' | while IFS= read -r x; do b=$$(basename "$$x"); mv "$$x" "$$(dirname "$$x")/$${b//tfevents/tfevent_s}"; done; \
+	  fi; \
+	  out=$$(OUT=$(TBREF_OUT) TBHOST_BIN="$$work/tbhost" TBHOST_SERVER=http://$(TBREF_ADDR) "$(TBREF)/run-logdir.sh" "$$d" "$$name" $(TBREF_PORT)); rc=$$?; \
+	  echo "$$out"; \
+	  n=$$(sed -n 's/.*mismatches: \([0-9][0-9]*\);.*/\1/p' "$(TBREF_OUT)/$$name.txt" 2>/dev/null | head -1); \
+	  if [ -z "$$n" ]; then failed=$$((failed + 1)); else total=$$((total + n)); fi; \
+	done < <(find "$(TBREF_LOGDIRS)" -mindepth 2 -maxdepth 2 -type d -print0 | sort -z); \
+	echo "conformance: $$dirs log dirs; total mismatches: $$total; log dirs not compared: $$failed (summaries in $(TBREF_OUT))"; \
+	[ "$$total" -eq 0 ] && [ "$$failed" -eq 0 ]
 
 clean:
 	rm -rf bin frontend/node_modules
