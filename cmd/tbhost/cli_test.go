@@ -30,10 +30,40 @@ import (
 	"tbhost/hosting"
 	"tbhost/hosting/store"
 	"tbhost/tfevents"
+	"tbhost/tfevents/tfeventstest"
 )
 
-func fixture(name string) string {
-	return filepath.Join("..", "..", "..", "shared", "fixtures", "real", name)
+// logDir gives a test a log dir from one of the corpora.
+type logDir func(t *testing.T) string
+
+// genDir is the folder sub ("" for the whole) of a generated corpus
+// written for the test: every form of event file, truncated tails, bad
+// records, names with spaces, "=", "," and a backslash.
+func genDir(sub string) logDir {
+	return func(t *testing.T) string {
+		t.Helper()
+		return filepath.Join(tfeventstest.Generate(t).LogDir, filepath.FromSlash(sub))
+	}
+}
+
+// realDir is the project folder name of the real corpus; the test is skipped
+// when the corpus is absent (and fails under CI=true).
+func realDir(name string) logDir {
+	return func(t *testing.T) string {
+		t.Helper()
+		return filepath.Join(tfeventstest.Real(t).LogDir, name)
+	}
+}
+
+// corpora are, for tests that run once per corpus, a log dir of several
+// runs from each: the whole generated corpus, and the real corpus' nine
+// runs of janosh__tensorboard-reducer.
+var corpora = []struct {
+	name string
+	dir  logDir
+}{
+	{"generated", genDir("")},
+	{"real", realDir("janosh__tensorboard-reducer")},
 }
 
 // testServer is a real tbhost server on a memory store.
@@ -66,12 +96,18 @@ func startServer(t *testing.T) *testServer {
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+	// wrote, if set, is called after each write.
+	wrote func()
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	s.mu.Unlock()
+	if s.wrote != nil {
+		s.wrote()
+	}
+	return n, err
 }
 
 func (s *syncBuffer) String() string {
@@ -231,23 +267,30 @@ type boardInfo struct {
 	Size int64  `json:"size"`
 }
 
-func TestUploadFixtures(t *testing.T) {
+// TestUploadCorpus uploads log dirs of both corpora with `tbhost upload`:
+// the board holds every event file byte for byte, its runs and size are
+// the log dir's, the token file remembers it privately, and a second run
+// of the command finds nothing to send.
+func TestUploadCorpus(t *testing.T) {
 	ts := startServer(t)
 	tests := []struct {
-		name    string
-		fixture string
-		args    []string
+		name string
+		dir  logDir
+		args []string
 	}{
-		{"go-tensorboard", "orktes__go-tensorboard", nil},
-		{"tensorboard-reducer", "janosh__tensorboard-reducer", []string{"--name", "reducer", "--description", "three runs"}},
-		{"small chunks", "janosh__tensorboard-reducer", []string{"--chunk-size", "1000", "--new"}},
-		{"truncated tails and names with spaces", "MorvanZhou__tutorials", nil},
-		{"truncated tensorboardX", "cht619__tensorboardX-mnist", nil},
+		{"generated: every form, defects and odd names", genDir(""), nil},
+		{"generated tf2, named", genDir("tf2"), []string{"--name", "reducer", "--description", "two runs"}},
+		{"generated in small chunks", genDir(""), []string{"--chunk-size", "1000", "--new"}},
+		{"real go-tensorboard", realDir("orktes__go-tensorboard"), nil},
+		{"real tensorboard-reducer, named", realDir("janosh__tensorboard-reducer"), []string{"--name", "reducer", "--description", "three runs"}},
+		{"real in small chunks", realDir("janosh__tensorboard-reducer"), []string{"--chunk-size", "1000", "--new"}},
+		{"real truncated tails and names with spaces", realDir("MorvanZhou__tutorials"), nil},
+		{"real truncated tensorboardX", realDir("cht619__tensorboardX-mnist"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mc := newMachine(t)
-			dir := fixture(tt.fixture)
+			dir := tt.dir(t)
 			r := mc.must(append([]string{"upload", dir, "--server", ts.URL}, tt.args...)...)
 			u := r.lastLine()
 			if !strings.HasPrefix(u, ts.URL+"/") {
@@ -326,7 +369,7 @@ func TestUploadJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mc := newMachine(t)
-			r := mc.must(append([]string{"upload", fixture("orktes__go-tensorboard"), "--server", ts.URL}, tt.args...)...)
+			r := mc.must(append([]string{"upload", genDir("tf2")(t), "--server", ts.URL}, tt.args...)...)
 			var out map[string]string
 			if err := json.Unmarshal([]byte(r.lastLine()), &out); err != nil {
 				t.Fatalf("stdout %q: %v", r.stdout, err)
@@ -368,10 +411,17 @@ func contains(s []string, v string) bool {
 
 // TestUploadResume interrupts an upload midway (the context ends after the
 // server took some bytes), runs the command again, and checks that the
-// board ends up exactly as after an uninterrupted upload.
+// board ends up exactly as after an uninterrupted upload. The uploads are
+// not compressed, so that the bytes of the requests count the bytes of the
+// files (compressed resumes are the client package's tests').
 func TestUploadResume(t *testing.T) {
+	for _, c := range corpora {
+		t.Run(c.name, func(t *testing.T) { testUploadResume(t, c.dir(t)) })
+	}
+}
+
+func testUploadResume(t *testing.T, dir string) {
 	ts := startServer(t)
-	dir := fixture("janosh__tensorboard-reducer")
 	want := localFiles(t, dir)
 	var total int64
 	for _, b := range want {
@@ -426,7 +476,7 @@ func TestUploadResume(t *testing.T) {
 				}
 			}
 			ts.wrap.Store(&wrap)
-			r := mc.run(ctx, "", "upload", dir, "--server", ts.URL, "--chunk-size", fmt.Sprint(chunk))
+			r := mc.run(ctx, "", "upload", dir, "--server", ts.URL, "--chunk-size", fmt.Sprint(chunk), "--compress=false")
 			ts.wrap.Store(nil)
 			if r.err == nil {
 				t.Fatalf("interrupted upload succeeded")
@@ -460,7 +510,7 @@ func TestUploadResume(t *testing.T) {
 				next.ServeHTTP(w, r)
 			}
 			ts.wrap.Store(&count)
-			r = mc.must("upload", dir, "--server", ts.URL, "--chunk-size", fmt.Sprint(chunk))
+			r = mc.must("upload", dir, "--server", ts.URL, "--chunk-size", fmt.Sprint(chunk), "--compress=false")
 			ts.wrap.Store(nil)
 			if got := boardID(t, r.lastLine()); got != id {
 				t.Fatalf("resumed to board %s, want %s", got, id)
@@ -533,29 +583,47 @@ func TestUploadWatch(t *testing.T) {
 	}
 	write(w, 0, 10)
 
+	// changed gets a token whenever the server has handled a write or
+	// the command has printed: the only events that change what waitFor
+	// waits for.
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default: // a token is waiting already
+		}
+	}
+	notice := func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		next.ServeHTTP(w, r)
+		if r.Method != http.MethodGet {
+			poke()
+		}
+	}
+	ts.wrap.Store(&notice)
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuffer
+	out, errb := syncBuffer{wrote: poke}, syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return mc.env[k] }}
 		done <- m.Run(ctx, []string{"upload", dir, "--server", ts.URL, "--watch", "--interval", "20ms"})
 	}()
 
-	// waitFor polls cond until it holds, failing after a generous deadline.
+	// waitFor tests cond now and after each change, failing after a
+	// generous deadline or when the command ends.
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.NewTimer(30 * time.Second)
+		defer deadline.Stop()
 		for !cond() {
 			select {
+			case <-changed:
 			case err := <-done:
 				t.Fatalf("upload --watch ended while waiting for %s: %v\nstderr:\n%s", what, err, errb.String())
-			default:
-			}
-			if time.Now().After(deadline) {
+			case <-deadline.C:
 				t.Fatalf("timed out waiting for %s\nstderr:\n%s", what, errb.String())
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	var id string
@@ -609,10 +677,26 @@ func TestUploadWatch(t *testing.T) {
 	sameFiles(t, "raw export", rawExport(t, ts.URL, id), localFiles(t, dir))
 }
 
+// TestUploadToExistingBoard uploads a second log dir to a board with
+// --board, then from other machines: with the token (TBHOST_TOKEN or
+// --token) the upload lands; without it, with a wrong one or to an unknown
+// board it fails with a message that says why, and nothing is remembered.
 func TestUploadToExistingBoard(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b logDir
+	}{
+		{"generated", genDir("tf2"), genDir("pytorch")},
+		{"real", realDir("orktes__go-tensorboard"), realDir("janosh__tensorboard-reducer")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testUploadToExistingBoard(t, tt.a(t), tt.b(t)) })
+	}
+}
+
+func testUploadToExistingBoard(t *testing.T, a, b string) {
 	ts := startServer(t)
 	mc := newMachine(t)
-	a, b := fixture("orktes__go-tensorboard"), fixture("janosh__tensorboard-reducer")
 	id := boardID(t, mc.must("upload", a, "--server", ts.URL).lastLine())
 
 	r := mc.must("upload", b, "--server", ts.URL, "--board", id)
@@ -631,11 +715,14 @@ func TestUploadToExistingBoard(t *testing.T) {
 	}()
 	// A log dir with bytes the board does not hold yet.
 	extra := t.TempDir()
-	data, err := os.ReadFile(filepath.Join(a, "testdata", "tfevents", "events.out.tfevents.1585499054.Jaakkos-Mac-mini.local.11684.5.v2"))
-	if err != nil {
+	var data []byte
+	for _, d := range localFiles(t, a) {
+		data = d
+		break
+	}
+	if err := os.WriteFile(filepath.Join(extra, "events.out.tfevents.1.extra"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(extra, "events.out.tfevents.1.extra"), data, 0o644)
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -686,19 +773,23 @@ func TestExportRoundTrip(t *testing.T) {
 	ts := startServer(t)
 	tests := []struct {
 		name    string
-		fixture string
+		dir     logDir
 		byID    bool
 		private bool
 	}{
-		{"by URL", "janosh__tensorboard-reducer", false, false},
-		{"by id", "orktes__go-tensorboard", true, false},
-		{"names with spaces, commas and =", "sbyebss__learn_tensorboardx", false, false},
-		{"private board by its URL with the key", "orktes__go-tensorboard", false, true},
+		{"generated by URL", genDir(""), false, false},
+		{"generated by id", genDir("tf2"), true, false},
+		{"generated names with spaces, commas, = and a backslash", genDir("sweep"), false, false},
+		{"generated private board by its URL with the key", genDir("tf1"), false, true},
+		{"real by URL", realDir("janosh__tensorboard-reducer"), false, false},
+		{"real by id", realDir("orktes__go-tensorboard"), true, false},
+		{"real names with spaces, commas and =", realDir("sbyebss__learn_tensorboardx"), false, false},
+		{"real private board by its URL with the key", realDir("orktes__go-tensorboard"), false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mc := newMachine(t)
-			in := fixture(tt.fixture)
+			in := tt.dir(t)
 			args := []string{"upload", in, "--server", ts.URL, "--new"}
 			if tt.private {
 				args = append(args, "--private")
@@ -770,7 +861,7 @@ func TestExportRoundTrip(t *testing.T) {
 				}
 			}
 			if n == 0 {
-				t.Errorf("the fixture has no scalar series: the CSV half went untested")
+				t.Errorf("the log dir has no scalar series: the CSV half went untested")
 			}
 		})
 	}
@@ -782,7 +873,10 @@ func TestClearErrors(t *testing.T) {
 	downURL := down.URL
 	down.Close()
 	empty := t.TempDir()
-	os.WriteFile(filepath.Join(empty, "notes.txt"), []byte("no events here"), 0o644)
+	if err := os.WriteFile(filepath.Join(empty, "notes.txt"), []byte("no events here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := genDir("tf2")(t)
 	tests := []struct {
 		name string
 		args []string
@@ -790,9 +884,9 @@ func TestClearErrors(t *testing.T) {
 	}{
 		{"missing log dir", []string{"upload", filepath.Join(empty, "nope"), "--server", ts.URL}, "does not exist"},
 		{"log dir without event files", []string{"upload", empty, "--server", ts.URL}, "no event files in"},
-		{"server down", []string{"upload", fixture("orktes__go-tensorboard"), "--server", downURL, "--retries", "2"},
+		{"server down", []string{"upload", logs, "--server", downURL, "--retries", "2"},
 			"cannot reach tbhost server at " + downURL + ": is `tbhost serve` running? set --server or TBHOST_SERVER"},
-		{"not a tbhost server", []string{"upload", fixture("orktes__go-tensorboard"), "--server", ts.URL + "/nothing-here"}, "does not look like a tbhost server"},
+		{"not a tbhost server", []string{"upload", logs, "--server", ts.URL + "/nothing-here"}, "does not look like a tbhost server"},
 		{"export of a board that does not exist", []string{"export", "nosuchboard", "--server", ts.URL, "--out", t.TempDir()}, "board nosuchboard not found on " + ts.URL},
 		{"export from a server that is down", []string{"export", "abc", "--server", downURL, "--retries", "1", "--out", t.TempDir()}, "is `tbhost serve` running?"},
 		{"update of an unknown board", []string{"update", "abc", "--name", "x", "--server", ts.URL}, "no write token for board abc"},
@@ -818,8 +912,13 @@ func TestClearErrors(t *testing.T) {
 func TestListUpdateDelete(t *testing.T) {
 	ts := startServer(t)
 	mc := newMachine(t)
-	a := boardID(t, mc.must("upload", fixture("orktes__go-tensorboard"), "--server", ts.URL, "--name", "first").lastLine())
-	b := boardID(t, mc.must("upload", fixture("janosh__tensorboard-reducer"), "--server", ts.URL, "--name", "second").lastLine())
+	c := tfeventstest.Generate(t)
+	a := boardID(t, mc.must("upload", filepath.Join(c.LogDir, "tf2"), "--server", ts.URL, "--name", "first").lastLine())
+	b := boardID(t, mc.must("upload", c.LogDir, "--server", ts.URL, "--name", "second").lastLine())
+	bRuns := map[string]bool{}
+	for name := range localFiles(t, c.LogDir) {
+		bRuns[path.Dir(name)] = true
+	}
 
 	list := func() map[string]listed {
 		t.Helper()
@@ -835,7 +934,7 @@ func TestListUpdateDelete(t *testing.T) {
 		return out
 	}
 	rows := list()
-	if rows[a].Name != "first" || rows[b].Name != "second" || rows[b].Runs == nil || *rows[b].Runs != 9 || *rows[b].Size == 0 {
+	if rows[a].Name != "first" || rows[b].Name != "second" || rows[b].Runs == nil || *rows[b].Runs != len(bRuns) || *rows[b].Size == 0 {
 		t.Fatalf("list: %+v", rows)
 	}
 	table := mc.must("list").stdout
@@ -897,7 +996,7 @@ func TestListUpdateDelete(t *testing.T) {
 	}
 
 	// A server that is down: list shows what this machine knows.
-	id := boardID(t, mc.must("upload", fixture("orktes__go-tensorboard"), "--server", ts.URL, "--name", "kept").lastLine())
+	id := boardID(t, mc.must("upload", filepath.Join(c.LogDir, "tf1"), "--server", ts.URL, "--name", "kept").lastLine())
 	ts.Close()
 	r := mc.must("list")
 	if !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "kept") || !strings.Contains(r.stderr, "cannot reach tbhost server at "+ts.URL) {

@@ -16,6 +16,12 @@ import (
 // SIGTERM does: the stored digests then count every uploaded byte, so
 // that the next start has nothing to replay.
 func TestServeShutdownWritesCheckpoints(t *testing.T) {
+	for _, c := range corpora {
+		t.Run(c.name, func(t *testing.T) { testServeShutdown(t, c.dir(t)) })
+	}
+}
+
+func testServeShutdown(t *testing.T, dir string) {
 	data := filepath.Join(t.TempDir(), "data")
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -38,7 +44,6 @@ func TestServeShutdownWritesCheckpoints(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not listen within 30 s")
 	}
-	dir := fixture("janosh__tensorboard-reducer")
 	id := boardID(t, mc.must("upload", dir, "--server", base, "--chunk-size", "2000").lastLine())
 	var want int64
 	for _, b := range localFiles(t, dir) {
