@@ -39,7 +39,7 @@ import (
 
 // batchRuns bounds the runs of one batch ingested and checkpointed at once:
 // ingest takes a core, a checkpoint mostly waits on the store.
-const batchRuns = 16
+const batchRuns = 64
 
 // Piece is one append of a batch: the bytes [Pos, Pos+Len) of the batch
 // object are the bytes of (Run, File) from Offset on.
