@@ -211,6 +211,11 @@ type PageData struct {
 	// Status is the HTTP status the server sends with the page, shown on
 	// the notfound page (0 means 404 there). Page does not write headers.
 	Status int
+	// Mode is "" for one board, or "compare" for the board page serving
+	// /compare/<id1>,<id2>,.../: BoardIDs then holds the ids, in the
+	// link's order (2 to 8 of them, well-formed, not checked to exist).
+	Mode     string
+	BoardIDs []string
 }
 
 // Built reports whether the frontend was built before compiling, that is
