@@ -10,6 +10,7 @@ import (
 
 	"tbhost/hosting/engine"
 	"tbhost/hosting/kind"
+	"tbhost/hosting/markdown"
 	"tbhost/hosting/web"
 	"tbhost/sampler"
 )
@@ -63,12 +64,19 @@ type TagSummary struct {
 	Max         *web.Float `json:"max,omitempty"`
 	Last        *web.Float `json:"last,omitempty"`
 	NonFinite   int64      `json:"nonfinite,omitempty"`
+
+	// DescriptionHTML is Description rendered as TensorBoard renders it:
+	// Markdown, as sanitised HTML.
+	DescriptionHTML string `json:"description_html,omitempty"`
 }
 
 func tagSummary(r *engine.Run, t sampler.TagInfo) TagSummary {
 	ts := TagSummary{Plugin: t.Plugin, Count: t.Count, Kept: t.Kept, MinStep: t.MinStep, MaxStep: t.MaxStep}
 	if m := r.Digest().Tags[t.Tag]; m != nil {
 		ts.DisplayName, ts.Description = m.DisplayName, m.Description
+		if m.Description != "" {
+			ts.DescriptionHTML = markdown.ToHTML(m.Description)
+		}
 	}
 	if st := t.Stats; st != nil {
 		ts.NonFinite = st.NonFinite
@@ -368,6 +376,9 @@ type textItem struct {
 	Step     int64     `json:"step"`
 	Shape    []int64   `json:"shape"`
 	Strings  []string  `json:"strings"`
+	// HTML is the strings rendered as TensorBoard's text plugin renders
+	// them: Markdown (tables for rank 1 and 2), as sanitised HTML.
+	HTML string `json:"html"`
 }
 
 func (s *Server) getText(c *gin.Context) error {
@@ -379,6 +390,7 @@ func (s *Server) getText(c *gin.Context) error {
 		for _, b := range x.Strings {
 			t.Strings = append(t.Strings, string(b))
 		}
+		t.HTML = markdown.TextHTML(t.Strings, x.Shape)
 		return t
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"path"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -104,29 +103,68 @@ func hpWrite(t *testing.T, w *tfevents.Writer, tag string, meta []byte) {
 	}
 }
 
-func TestHParamsFixtures(t *testing.T) {
-	const tuning = "Alwaysproblem__tensorboard-review/logs/hparam_tuning"
-	tuningRuns := map[string]string{
-		".":     "events.out.tfevents.1585792142.ezio-virtual-machine.128712.5.v2",
-		"run-0": "run-0/events.out.tfevents.1585792155.ezio-virtual-machine.128712.150258.v2",
-		"run-1": "run-1/events.out.tfevents.1585792162.ezio-virtual-machine.128712.300429.v2",
-		"run-5": "run-5/events.out.tfevents.1585792188.ezio-virtual-machine.128712.826021.v2",
-	}
-	const zyz = "ZeroToMax-ZYZ__study_tensorboard/runs"
-	tests := []struct {
+// TestHParamsCorpora reads the hparams of log dirs of the corpora: the
+// forms the Keras hparams API, PyTorch's add_hparams and Lightning write.
+func TestHParamsCorpora(t *testing.T) {
+	type hpCase struct {
 		name  string
-		files map[string]string // run -> fixture path
+		dirs  []string // folders of the corpus uploaded to one board
 		check func(t *testing.T, a hpAnswer)
-	}{
-		{"keras hp api: experiment in the root run", func() map[string]string {
-			m := map[string]string{}
-			for run, f := range tuningRuns {
-				m[run] = path.Join(tuning, f)
+	}
+	generated := []hpCase{
+		{"keras hp API: the experiment in the parent run", []string{"keras_hparams"}, func(t *testing.T, a hpAnswer) {
+			r, ok := a.Runs["run-0"]
+			if len(a.Runs) != 1 || !ok {
+				t.Fatalf("runs = %v, want run-0 (the parent holds only the experiment)", a.Runs)
 			}
-			return m
-		}(), func(t *testing.T, a hpAnswer) {
-			if len(a.Runs) != 3 {
-				t.Fatalf("runs = %v, want run-0, run-1, run-5 (the root holds only the experiment)", a.Runs)
+			if fmt.Sprint(r.HParams) != "map[num_units:16 optimizer:adam]" || r.Status != "success" ||
+				r.StartTime == nil || *r.StartTime != 1.65e9 || r.EndTime == nil || *r.EndTime != 1.65e9+10 {
+				t.Errorf("run-0 = %+v", r)
+			}
+			if fmt.Sprint(r.Metrics) != "map[accuracy:0.75]" {
+				t.Errorf("metrics = %v, want accuracy 0.75 (its last point)", r.Metrics)
+			}
+			if fmt.Sprint(a.Columns.HParams) != "[num_units optimizer]" || fmt.Sprint(a.Columns.Metrics) != "[accuracy]" {
+				t.Errorf("columns = %+v", a.Columns)
+			}
+			if e := a.Experiment; e == nil || len(e.HParams) != 2 || len(e.Metrics) != 1 || e.Metrics[0].Tag != "accuracy" {
+				t.Errorf("experiment = %+v", e)
+			}
+		}},
+		{"pytorch add_hparams: all in a sub-run", []string{"pytorch"}, func(t *testing.T, a hpAnswer) {
+			r, ok := a.Runs["runs/Jan01_00-00-00_host/1700000100.5"]
+			if len(a.Runs) != 1 || !ok {
+				t.Fatalf("runs = %v, want the sub-run", a.Runs)
+			}
+			if fmt.Sprint(r.HParams) != "map[bsize:32 lr:0.1]" || fmt.Sprint(r.Metrics) != "map[hparam/accuracy:0.875]" || r.Status != "success" {
+				t.Errorf("sub-run = %+v", r)
+			}
+			if fmt.Sprint(a.Columns.HParams) != "[lr bsize]" || fmt.Sprint(a.Columns.Metrics) != "[hparam/accuracy]" {
+				t.Errorf("columns = %+v", a.Columns)
+			}
+		}},
+		{"two experiments: the first run's wins", []string{"keras_hparams", "pytorch"}, func(t *testing.T, a hpAnswer) {
+			if len(a.Runs) != 2 || a.Experiment == nil || a.Experiment.HParams[0].Name != "num_units" {
+				t.Fatalf("answer = %+v", a)
+			}
+			// The pytorch session's metric is not the experiment's.
+			if r := a.Runs["runs/Jan01_00-00-00_host/1700000100.5"]; len(r.Metrics) != 0 || fmt.Sprint(r.HParams) != "map[bsize:32 lr:0.1]" {
+				t.Errorf("pytorch session = %+v", r)
+			}
+			if fmt.Sprint(a.Columns.HParams) != "[num_units optimizer bsize lr]" {
+				t.Errorf("columns = %v: the experiment's, then the others sorted", a.Columns.HParams)
+			}
+		}},
+		{"no hparams", []string{"tf2"}, func(t *testing.T, a hpAnswer) {
+			if len(a.Runs) != 0 || a.Columns.HParams == nil || len(a.Columns.HParams) != 0 || len(a.Columns.Metrics) != 0 || a.Experiment != nil {
+				t.Errorf("answer = %+v", a)
+			}
+		}},
+	}
+	real := []hpCase{
+		{"keras hp API: the experiment in the root run", []string{"Alwaysproblem__tensorboard-review/logs/hparam_tuning"}, func(t *testing.T, a hpAnswer) {
+			if len(a.Runs) != 8 {
+				t.Fatalf("%d runs, want run-0 to run-7 (the root holds only the experiment)", len(a.Runs))
 			}
 			r0 := a.Runs["run-0"]
 			if r0.HParams["optimizer"] != "adam" || r0.HParams["num_units"] != 16.0 || r0.HParams["dropout"] != 0.1 {
@@ -157,13 +195,9 @@ func TestHParamsFixtures(t *testing.T) {
 				t.Errorf("optimizer info = %+v", e.HParams[2])
 			}
 		}},
-		{"pytorch add_hparams: sub-runs", map[string]string{
-			"hparams_search_exp_1/1771595857.3236299": zyz + "/hparams_search_exp_1/1771595857.3236299/events.out.tfevents.1771595857.zyzkings.1216.1",
-			"hparams_search_exp_2/1771595857.3322473": zyz + "/hparams_search_exp_2/1771595857.3322473/events.out.tfevents.1771595857.zyzkings.1216.3",
-			"hparams_search_exp_1":                    zyz + "/hparams_search_exp_1/events.out.tfevents.1771595857.zyzkings.1216.0",
-		}, func(t *testing.T, a hpAnswer) {
-			if len(a.Runs) != 2 {
-				t.Fatalf("runs = %v, want the two sub-runs", a.Runs)
+		{"pytorch add_hparams: sub-runs", []string{"ZeroToMax-ZYZ__study_tensorboard/runs"}, func(t *testing.T, a hpAnswer) {
+			if len(a.Runs) != 3 {
+				t.Fatalf("runs = %v, want the three sub-runs", a.Runs)
 			}
 			r := a.Runs["hparams_search_exp_1/1771595857.3236299"]
 			if r.HParams["batch_size"] != 32.0 || r.HParams["lr"] != 0.1 || r.HParams["optimizer"] != "SGD" || r.Status != "success" {
@@ -180,39 +214,40 @@ func TestHParamsFixtures(t *testing.T) {
 				t.Errorf("columns = %+v", a.Columns)
 			}
 		}},
-		{"lightning: hparams written twice, the last wins", map[string]string{
-			"version_31": "GiulioZani__facial-expression-recognition/lightning_logs/version_31/events.out.tfevents.1653309829.archlinux.4428.0",
-		}, func(t *testing.T, a hpAnswer) {
+		{"lightning: hparams logged twice, the first wins", []string{"GiulioZani__facial-expression-recognition/lightning_logs"}, func(t *testing.T, a hpAnswer) {
 			r, ok := a.Runs["version_31"]
-			if !ok || len(r.HParams) != 23 {
-				t.Fatalf("version_31 = %+v", a.Runs)
+			if !ok {
+				t.Fatalf("runs = %v", a.Runs)
 			}
-			if r.HParams["params/exec"] != "classify_videos" || r.HParams["params/train_batch_size"] != 18.0 || r.HParams["params/lr"] != 0.0002 {
-				t.Errorf("hparams = %v", r.HParams)
-			}
-			if fmt.Sprint(r.Metrics) != "map[hp_metric:-1]" || r.Status != "success" {
-				t.Errorf("metrics %v status %q", r.Metrics, r.Status)
-			}
-			if len(a.Columns.HParams) != 23 || a.Columns.HParams[0] != "params/cuda" {
-				t.Errorf("columns = %v", a.Columns.HParams)
+			// Lightning logs the session start first with the hparams given
+			// to the logger, then again with the model's; TensorBoard keeps
+			// the first.
+			if fmt.Sprint(r.HParams) != "map[train_batch_size:18]" || r.Status != "success" {
+				t.Errorf("version_31 = %+v", r)
 			}
 		}},
-		{"no hparams", map[string]string{
-			"metrics": "orktes__go-tensorboard/testdata/tfevents/events.out.tfevents.1585499054.Jaakkos-Mac-mini.local.11684.5.v2",
-		}, func(t *testing.T, a hpAnswer) {
+		{"no hparams", []string{"orktes__go-tensorboard"}, func(t *testing.T, a hpAnswer) {
 			if len(a.Runs) != 0 || a.Columns.HParams == nil || len(a.Columns.HParams) != 0 || len(a.Columns.Metrics) != 0 || a.Experiment != nil {
 				t.Errorf("answer = %+v", a)
 			}
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newTBServer(t)
-			b := s.newBoard("hparams", false)
-			for run, f := range tc.files {
-				s.putFixture(b, run, f)
+	for _, cp := range tbCorpora(t) {
+		t.Run(cp.name, func(t *testing.T) {
+			cases := real
+			if cp.c.Generated {
+				cases = generated
 			}
-			tc.check(t, s.hparams(b))
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					s := newTBServer(t)
+					b := s.newBoard("hparams", false)
+					for _, d := range tc.dirs {
+						s.putDir(b, cp.c, d)
+					}
+					tc.check(t, s.hparams(b))
+				})
+			}
 		})
 	}
 }
@@ -269,7 +304,7 @@ func TestHParamsGenerated(t *testing.T) {
 		{"string hparam", r.HParams["name"], "x"},
 		{"null hparam", r.HParams["nothing"], nil},
 		{"metric in a group sub-run", r.Metrics["eval/acc"], 0.5},
-		{"metric: last finite", r.Metrics["loss"], 2.0},
+		{"metric: the last point, NaN included", r.Metrics["loss"], "NaN"},
 		{"metric count", len(r.Metrics), 2},
 		{"group", r.Group, "g1"},
 		{"status", r.Status, "failure"},
@@ -297,5 +332,34 @@ func TestHParamsGenerated(t *testing.T) {
 	etag := s.get(p).Header().Get("ETag")
 	if got := s.do(http.MethodGet, p, nil, http.Header{"If-None-Match": {etag}}).Code; etag == "" || got != http.StatusNotModified {
 		t.Errorf("If-None-Match %q: status %d", etag, got)
+	}
+}
+
+// TestHParamsFirstMetadataWins: a run that logs its session start (or its
+// experiment) again, in the same file or after a restart, keeps the first,
+// as TensorBoard and RustBoard do.
+func TestHParamsFirstMetadataWins(t *testing.T) {
+	entry := func(k string, v any) []byte { return pbBytes(1, cat(pbString(1, k), pbBytes(2, hpValue(v)))) }
+	start := func(lr float64) []byte { return hpMeta(pbBytes(3, entry("lr", lr))) }
+	experiment := func(name string) []byte {
+		return hpMeta(pbBytes(2, cat(pbString(6, name), pbBytes(4, pbString(1, "lr")))))
+	}
+	s := newTBServer(t)
+	b := s.newBoard("first wins", false)
+	for i, lrs := range [][]float64{{1, 2}, {3}} {
+		var buf bytes.Buffer
+		w := tfevents.NewWriter(&buf)
+		for _, lr := range lrs {
+			hpWrite(t, w, "_hparams_/experiment", experiment(fmt.Sprintf("exp %v", lr)))
+			hpWrite(t, w, "_hparams_/session_start_info", start(lr))
+		}
+		s.put(b, "trial", fmt.Sprintf("events.out.tfevents.%d", i+1), buf.Bytes())
+	}
+	a := s.hparams(b)
+	if got := a.Runs["trial"].HParams["lr"]; got != 1.0 {
+		t.Errorf("lr = %v, want 1 (the first session start)", got)
+	}
+	if a.Experiment == nil || a.Experiment.Name != "exp 1" {
+		t.Errorf("experiment = %+v, want the first, exp 1", a.Experiment)
 	}
 }

@@ -14,17 +14,35 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"tbhost/hosting"
 	"tbhost/hosting/store"
 	"tbhost/tfevents"
+	"tbhost/tfevents/tfeventstest"
 )
 
-// tbFixtures is the real event files shared by the project's tests.
-var tbFixtures = filepath.Join("..", "..", "shared", "fixtures", "real")
+// tbCorpus is an event-file corpus the TensorBoard tests run on.
+type tbCorpus struct {
+	name string
+	c    *tfeventstest.Corpus
+}
+
+// tbCorpora returns the corpora to run on: the generated one always, the
+// real one (../shared/fixtures) when it is present (under CI=true its
+// absence fails the test).
+func tbCorpora(t *testing.T) []tbCorpus {
+	t.Helper()
+	out := []tbCorpus{{"generated", tfeventstest.Generate(t)}}
+	if c := tfeventstest.RealIfPresent(t); c != nil {
+		out = append(out, tbCorpus{"real", c})
+	}
+	return out
+}
 
 // tbServer drives a server through its handler.
 type tbServer struct {
@@ -100,15 +118,34 @@ func (s *tbServer) put(b tbBoard, run, file string, data []byte) {
 	}
 }
 
-// putFixture uploads a real fixture file as run.
-func (s *tbServer) putFixture(b tbBoard, run, rel string) []byte {
+// putFile uploads the event file rel (a path in c's log dir) as run.
+func (s *tbServer) putFile(b tbBoard, c *tfeventstest.Corpus, run, rel string) []byte {
 	s.t.Helper()
-	data, err := os.ReadFile(filepath.Join(tbFixtures, rel))
+	data, err := os.ReadFile(filepath.Join(c.LogDir, filepath.FromSlash(rel)))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.put(b, run, filepath.Base(rel), data)
+	s.put(b, run, path.Base(rel), data)
 	return data
+}
+
+// putDir uploads every event file of c under the folder dir (a path in
+// c's log dir) as the runs they are in, relative to dir.
+func (s *tbServer) putDir(b tbBoard, c *tfeventstest.Corpus, dir string) {
+	s.t.Helper()
+	n := 0
+	for _, f := range c.Files {
+		rel, ok := strings.CutPrefix(f.Path, dir+"/")
+		if !ok {
+			continue
+		}
+		run := path.Dir(rel)
+		s.putFile(b, c, run, f.Path)
+		n++
+	}
+	if n == 0 {
+		s.t.Fatalf("%s holds no event file", dir)
+	}
 }
 
 func tbData(b tbBoard, route string, q url.Values) string {
@@ -134,6 +171,13 @@ func tbPNG(t *testing.T, seed int) []byte {
 	return buf.Bytes()
 }
 
+// tbDescription is a tag description in Markdown, with HTML that must not
+// survive; tbDescriptionHTML is how TensorBoard renders it.
+const (
+	tbDescription     = "The **loss**, [docs](https://example.com/docs \"t\") <script>alert(1)</script> <a href=\"javascript:alert(2)\" onclick=\"x()\">x</a>"
+	tbDescriptionHTML = `<p>The <strong>loss</strong>, <a href="https://example.com/docs" title="t">docs</a> &lt;script&gt;alert(1)&lt;/script&gt; <a>x</a></p>` + "\n"
+)
+
 // tbGenerated is the content of the generated runs, to compare answers with.
 type tbGenerated struct {
 	train, eval []byte
@@ -158,6 +202,8 @@ func generate(t *testing.T) tbGenerated {
 	for step := range int64(3000) {
 		check(w.WriteScalar("loss", step, 1000+float64(step), float64(step)/10))
 	}
+	check(w.WriteValue(&tfevents.Value{Tag: "described", Plugin: tfevents.PluginScalars, Step: 0, WallTime: 1000, Kind: tfevents.KindScalar,
+		Scalar: 1, Description: tbDescription}))
 	for i, v := range []float64{1, math.NaN(), math.Inf(1), math.Inf(-1), 2} {
 		check(w.WriteScalar("spiky", int64(i), 2000+float64(i), v))
 	}
@@ -253,24 +299,73 @@ func TestTensorBoardRoutes(t *testing.T) {
 			}
 		}},
 		{"plugins_listing", func(t *testing.T) {
-			var pl map[string]struct {
-				Enabled bool `json:"enabled"`
+			type mechanism struct {
+				Type        string `json:"type"`
+				ElementName string `json:"element_name"`
 			}
-			s.getJSON(tbData(b, "plugins_listing", nil), http.StatusOK, &pl)
-			want := map[string]bool{"scalars": true, "histograms": true, "distributions": true, "images": true, "audio": true,
-				"text": true, "pr_curves": true, "hparams": false, "graphs": false}
-			for p, en := range want {
-				e, ok := pl[p]
-				if !ok || e.Enabled != en {
-					t.Errorf("plugin %s: listed %t, enabled %t; want enabled %t", p, ok, e.Enabled, en)
+			var pl map[string]struct {
+				Enabled          *bool      `json:"enabled"`
+				TabName          *string    `json:"tab_name"`
+				DisableReload    *bool      `json:"disable_reload"`
+				RemoveDOM        *bool      `json:"remove_dom"`
+				LoadingMechanism *mechanism `json:"loading_mechanism"`
+			}
+			w := s.get(tbData(b, "plugins_listing", nil))
+			if err := json.Unmarshal(w.Body.Bytes(), &pl); err != nil {
+				t.Fatal(err)
+			}
+			// As TensorBoard lists them, in its tab order.
+			want := []struct {
+				name    string
+				enabled bool
+				tab     string
+				element string
+			}{
+				{"scalars", true, "scalars", "tf-scalar-dashboard"},
+				{"images", true, "images", "tf-image-dashboard"},
+				{"audio", true, "audio", "tf-audio-dashboard"},
+				{"graphs", false, "graphs", "tf-graph-dashboard"},
+				{"distributions", true, "distributions", "tf-distribution-dashboard"},
+				{"histograms", true, "histograms", "tf-histogram-dashboard"},
+				{"text", true, "text", "tf-text-dashboard"},
+				{"pr_curves", true, "PR Curves", "tf-pr-curve-dashboard"},
+				{"hparams", false, "hparams", "tf-hparams-dashboard"},
+			}
+			last := -1
+			for _, p := range want {
+				e, ok := pl[p.name]
+				if !ok || e.Enabled == nil || *e.Enabled != p.enabled || e.TabName == nil || *e.TabName != p.tab ||
+					e.DisableReload == nil || *e.DisableReload != (p.name == "graphs") || e.RemoveDOM == nil || *e.RemoveDOM ||
+					e.LoadingMechanism == nil || *e.LoadingMechanism != (mechanism{"CUSTOM_ELEMENT", p.element}) {
+					t.Errorf("plugin %s: %s", p.name, w.Body.Bytes())
 				}
+				i := strings.Index(w.Body.String(), `"`+p.name+`":`)
+				if i < last {
+					t.Errorf("plugin %s out of TensorBoard's tab order: %s", p.name, w.Body.Bytes())
+				}
+				last = i
 			}
 		}},
 		{"scalar tags", func(t *testing.T) {
 			var tags map[string]map[string]map[string]string
 			s.getJSON(tbData(b, "plugin/scalars/tags", nil), http.StatusOK, &tags)
-			if len(tags) != 2 || len(tags["train"]) != 2 || len(tags["eval"]) != 2 {
+			if len(tags) != 2 || len(tags["train"]) != 3 || len(tags["eval"]) != 2 {
 				t.Fatalf("tags = %v", tags)
+			}
+			// The description as TensorBoard renders it: Markdown, sanitised.
+			if got := tags["train"]["described"]["description"]; got != tbDescriptionHTML {
+				t.Errorf("description = %q, want %q", got, tbDescriptionHTML)
+			}
+			// The native answer gives the same HTML beside the source.
+			var native struct {
+				Runs map[string]map[string]struct {
+					Description     string `json:"description"`
+					DescriptionHTML string `json:"description_html"`
+				}
+			}
+			s.getJSON("/api/boards/"+b.ID+"/tags", http.StatusOK, &native)
+			if d := native.Runs["train"]["described"]; d.Description != tbDescription || d.DescriptionHTML != tbDescriptionHTML {
+				t.Errorf("native tags: described = %+v", d)
 			}
 			e, ok := tags["train"]["spiky"]
 			if _, hasDN := e["displayName"]; !ok || !hasDN {
@@ -488,13 +583,31 @@ func TestTensorBoardRoutes(t *testing.T) {
 				Text        string     `json:"text"`
 				StringArray [][]string `json:"string_array"`
 			}
+			// Markdown, as TensorBoard renders it; the strings as they are.
 			s.getJSON(tbData(b, "plugin/text/text", url.Values{"run": {"train"}, "tag": {"notes"}}), http.StatusOK, &texts)
-			if len(texts) != 1 || !strings.Contains(texts[0].Text, "hello *world*") || fmt.Sprint(texts[0].StringArray) != "[[hello *world*]]" {
+			if len(texts) != 1 || texts[0].Text != "<p>hello <em>world</em></p>\n" || fmt.Sprint(texts[0].StringArray) != "[[hello *world*]]" {
 				t.Errorf("notes = %+v", texts)
 			}
+			s.getJSON(tbData(b, "plugin/text/text", url.Values{"run": {"train"}, "tag": {"notes"}, "markdown": {"false"}}), http.StatusOK, &texts)
+			if len(texts) != 1 || texts[0].Text != "hello *world*" {
+				t.Errorf("notes with markdown=false = %+v", texts)
+			}
+			// Rank 2: a table, a cell per string.
 			s.getJSON(tbData(b, "plugin/text/text", url.Values{"run": {"train"}, "tag": {"table"}}), http.StatusOK, &texts)
-			if len(texts) != 1 || fmt.Sprint(texts[0].StringArray) != "[[a b] [c d]]" {
+			want := "<table>\n<tbody>\n<tr>\n<td><p>a</p>\n</td>\n<td><p>b</p>\n</td>\n</tr>\n<tr>\n<td><p>c</p>\n</td>\n<td><p>d</p>\n</td>\n</tr>\n</tbody>\n</table>"
+			if len(texts) != 1 || fmt.Sprint(texts[0].StringArray) != "[[a b] [c d]]" || texts[0].Text != want {
 				t.Errorf("table = %+v", texts)
+			}
+			// The native answer gives the same HTML beside the strings.
+			var native struct {
+				Items []struct {
+					Strings []string
+					HTML    string
+				}
+			}
+			s.getJSON("/api/boards/"+b.ID+"/text?"+url.Values{"run": {"train"}, "tag": {"table"}}.Encode(), http.StatusOK, &native)
+			if len(native.Items) != 1 || native.Items[0].HTML != want || fmt.Sprint(native.Items[0].Strings) != "[a b c d]" {
+				t.Errorf("native text = %+v", native)
 			}
 		}},
 		{"pr_curves", func(t *testing.T) {
@@ -509,9 +622,10 @@ func TestTensorBoardRoutes(t *testing.T) {
 			if len(c) != 1 || c[0]["step"] != 3.0 {
 				t.Fatalf("pr_curves = %v", out)
 			}
+			// The last threshold, where TP+FP is 0, is dropped.
 			for k, want := range map[string]string{
-				"true_positives": "[10 5 0]", "false_positives": "[10 2 0]", "true_negatives": "[0 8 10]",
-				"false_negatives": "[0 5 10]", "precision": "[0.5 0.699999988079071 NaN]", "recall": "[1 0.5 0]", "thresholds": "[0 0.5 1]",
+				"true_positives": "[10 5]", "false_positives": "[10 2]", "true_negatives": "[0 8]",
+				"false_negatives": "[0 5]", "precision": "[0.5 0.699999988079071]", "recall": "[1 0.5]", "thresholds": "[0 0.5]",
 			} {
 				if got := fmt.Sprint(c[0][k]); got != want {
 					t.Errorf("%s = %s, want %s", k, got, want)
@@ -602,104 +716,151 @@ func TestTensorBoardAuthAndErrors(t *testing.T) {
 	})
 }
 
-// fixtureBlobs decodes a fixture with tfevents and returns the image (or
-// audio clip) bytes of tag.
-func fixtureBlobs(t *testing.T, rel, tag string) [][]byte {
+// eventBlobs decodes an event file with tfevents and returns, per event
+// of tag, its images (or audio clips).
+func eventBlobs(t *testing.T, file string, tag string) [][][]byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join(tbFixtures, rel))
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	sc := tfevents.NewScanner(f, tfevents.Options{})
 	defer sc.Close()
-	var out [][]byte
+	var out [][][]byte
 	for sc.Scan() {
 		v := sc.Value()
 		if v.Tag != tag {
 			continue
 		}
+		var blobs [][]byte
 		switch v.Kind {
 		case tfevents.KindImage:
 			for _, im := range v.Strings[2:] {
-				out = append(out, bytes.Clone(im))
+				blobs = append(blobs, bytes.Clone(im))
 			}
 		case tfevents.KindAudio:
 			for i := 0; i < len(v.Strings); i += 2 {
-				out = append(out, bytes.Clone(v.Strings[i]))
+				blobs = append(blobs, bytes.Clone(v.Strings[i]))
 			}
 		}
+		out = append(out, blobs)
 	}
 	if len(out) == 0 {
-		t.Fatalf("%s has no image or audio %q", rel, tag)
+		t.Fatalf("%s has no image or audio %q", file, tag)
 	}
 	return out
 }
 
+// tbFixture is one event file of a corpus, uploaded alone as run "r",
+// with what the corpus says of its tags.
+type tbFixture struct {
+	c    *tfeventstest.Corpus
+	file tfeventstest.File
+	s    *tbServer
+	b    tbBoard
+}
+
+const tbRun = "r"
+
+// tag returns the corpus facts of tag in the file.
+func (fx tbFixture) tag(t *testing.T, tag string) tfeventstest.Tag {
+	t.Helper()
+	for _, tg := range fx.file.Tags {
+		if tg.Tag == tag {
+			return tg
+		}
+	}
+	t.Fatalf("%s has no tag %q", fx.file.Path, tag)
+	return tfeventstest.Tag{}
+}
+
+// TestTensorBoardFixtures drives the TensorBoard routes on event files of
+// the corpora, each uploaded alone, and checks the answers against what
+// the corpus says of the file (its inspect facts) and what the file holds.
 func TestTensorBoardFixtures(t *testing.T) {
 	tests := []struct {
-		name, run, file string
-		check           func(t *testing.T, s *tbServer, b tbBoard, run string)
+		name      string
+		gen, real string // the file in the generated and in the real corpus
+		tag       map[bool]string
+		check     func(t *testing.T, fx tbFixture, tag string)
 	}{
-		{"scalars", "metrics", "orktes__go-tensorboard/testdata/tfevents/events.out.tfevents.1585499054.Jaakkos-Mac-mini.local.11684.5.v2",
-			func(t *testing.T, s *tbServer, b tbBoard, run string) {
+		{"scalars", "tf2/validation/events.out.tfevents.1600000000.tf2host.123.1.v2",
+			"orktes__go-tensorboard/testdata/tfevents/events.out.tfevents.1585499054.Jaakkos-Mac-mini.local.11684.5.v2",
+			map[bool]string{true: "epoch_loss", false: "my_metric"},
+			func(t *testing.T, fx tbFixture, tag string) {
+				want := fx.tag(t, tag)
 				var rows [][]any
-				s.getJSON(tbData(b, "plugin/scalars/scalars", url.Values{"run": {run}, "tag": {"my_metric"}}), http.StatusOK, &rows)
-				if len(rows) != 100 || num(t, rows[99][1]) != 99 || num(t, rows[99][2]) != 49.5 || num(t, rows[0][1]) != 0 {
-					t.Errorf("my_metric: %d rows, last %v", len(rows), rows[len(rows)-1])
+				fx.s.getJSON(tbData(fx.b, "plugin/scalars/scalars", url.Values{"run": {tbRun}, "tag": {tag}}), http.StatusOK, &rows)
+				if len(rows) != want.Count || num(t, rows[0][1]) != float64(want.MinStep) || num(t, rows[len(rows)-1][1]) != float64(want.MaxStep) ||
+					!tfeventstest.AlmostEqual(num(t, rows[len(rows)-1][2]), *want.Last) {
+					t.Errorf("%s: %d rows, first %v, last %v; want %d rows, steps %d..%d, last %v", tag, len(rows), rows[0], rows[len(rows)-1],
+						want.Count, want.MinStep, want.MaxStep, *want.Last)
 				}
-				w := s.get(tbData(b, "plugin/scalars/scalars", url.Values{"run": {run}, "tag": {"my_metric"}, "format": {"csv"}}))
+				w := fx.s.get(tbData(fx.b, "plugin/scalars/scalars", url.Values{"run": {tbRun}, "tag": {tag}, "format": {"csv"}}))
 				lines := strings.Split(strings.TrimSpace(w.Body.String()), "\n")
-				if len(lines) != 101 || lines[0] != "Wall time,Step,Value" || !strings.HasSuffix(lines[100], ",99,49.5") {
+				if len(lines) != want.Count+1 || lines[0] != "Wall time,Step,Value" || !strings.Contains(lines[len(lines)-1], fmt.Sprintf(",%d,", want.MaxStep)) {
 					t.Errorf("csv: %d lines, last %q", len(lines), lines[len(lines)-1])
 				}
 			}},
-		{"images", "fashion", "dinskutty__Fashion_MNIST_with_Tensorboard/runs/fashion_mnist_experiment_1/events.out.tfevents.1618232617.DESKTOP-7JNT2NL.1320.0",
-			func(t *testing.T, s *tbServer, b tbBoard, run string) {
-				const tag = "four_fashion_mnist_images"
-				want := fixtureBlobs(t, "dinskutty__Fashion_MNIST_with_Tensorboard/runs/fashion_mnist_experiment_1/events.out.tfevents.1618232617.DESKTOP-7JNT2NL.1320.0", tag)
+		{"images", "tf2/train/events.out.tfevents.1600000000.tf2host.123.0.v2",
+			"dinskutty__Fashion_MNIST_with_Tensorboard/runs/fashion_mnist_experiment_1/events.out.tfevents.1618232617.DESKTOP-7JNT2NL.1320.0",
+			map[bool]string{true: "samples", false: "four_fashion_mnist_images"},
+			func(t *testing.T, fx tbFixture, tag string) {
+				events := eventBlobs(t, fx.c.Path(fx.file), tag)
+				most := 0
+				for _, e := range events {
+					most = max(most, len(e))
+				}
 				var tags map[string]map[string]map[string]any
-				s.getJSON(tbData(b, "plugin/images/tags", nil), http.StatusOK, &tags)
-				if tags[run][tag]["samples"] != 1.0 {
-					t.Errorf("tags = %v", tags)
+				fx.s.getJSON(tbData(fx.b, "plugin/images/tags", nil), http.StatusOK, &tags)
+				if tags[tbRun][tag]["samples"] != float64(most) {
+					t.Errorf("tags = %v, want samples %d", tags, most)
 				}
-				var ims []struct {
-					Query         string
-					Width, Height int
-				}
-				s.getJSON(tbData(b, "plugin/images/images", url.Values{"run": {run}, "tag": {tag}}), http.StatusOK, &ims)
-				if len(ims) != 1 || ims[0].Width == 0 || ims[0].Height == 0 {
-					t.Fatalf("images = %+v", ims)
-				}
-				w := s.get(tbData(b, "plugin/images/individualImage", nil) + "?" + ims[0].Query)
-				if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), want[0]) {
-					t.Errorf("individualImage: status %d, %d bytes, want the %d uploaded", w.Code, w.Body.Len(), len(want[0]))
-				}
-				if !bytes.HasPrefix(w.Body.Bytes(), []byte("\x89PNG")) || w.Header().Get("Content-Type") != "image/png" {
-					t.Errorf("not served as a PNG: %q", w.Header().Get("Content-Type"))
+				for sample := range most {
+					var ims []struct {
+						Query         string
+						Width, Height int
+					}
+					fx.s.getJSON(tbData(fx.b, "plugin/images/images", url.Values{"run": {tbRun}, "tag": {tag}, "sample": {fmt.Sprint(sample)}}), http.StatusOK, &ims)
+					if len(ims) != len(events) || ims[0].Width == 0 || ims[0].Height == 0 {
+						t.Fatalf("sample %d: images = %+v, want %d", sample, ims, len(events))
+					}
+					w := fx.s.get(tbData(fx.b, "plugin/images/individualImage", nil) + "?" + ims[0].Query)
+					if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), events[0][sample]) {
+						t.Errorf("sample %d: individualImage: status %d, %d bytes, want the %d uploaded", sample, w.Code, w.Body.Len(), len(events[0][sample]))
+					}
+					if ct, want := w.Header().Get("Content-Type"), http.DetectContentType(events[0][sample]); ct != want {
+						t.Errorf("served as %q, want %q", ct, want)
+					}
 				}
 			}},
-		{"audio", "gan", "joshbrew__hifart-gan/cp_hifigan/logs/events.out.tfevents.1738813821.joshtop.22600.0",
-			func(t *testing.T, s *tbServer, b tbBoard, run string) {
-				want := fixtureBlobs(t, "joshbrew__hifart-gan/cp_hifigan/logs/events.out.tfevents.1738813821.joshtop.22600.0", "gt/y_0")
+		{"audio", "tf2/train/events.out.tfevents.1600000000.tf2host.123.0.v2",
+			"joshbrew__hifart-gan/cp_hifigan/logs/events.out.tfevents.1738813821.joshtop.22600.0",
+			map[bool]string{true: "waveform", false: "gt/y_0"},
+			func(t *testing.T, fx tbFixture, tag string) {
+				events := eventBlobs(t, fx.c.Path(fx.file), tag)
 				var clips []map[string]any
-				s.getJSON(tbData(b, "plugin/audio/audio", url.Values{"run": {run}, "tag": {"gt/y_0"}}), http.StatusOK, &clips)
-				if len(clips) != 1 {
-					t.Fatalf("clips = %v", clips)
+				fx.s.getJSON(tbData(fx.b, "plugin/audio/audio", url.Values{"run": {tbRun}, "tag": {tag}}), http.StatusOK, &clips)
+				if len(clips) != len(events) {
+					t.Fatalf("%d clips, want %d", len(clips), len(events))
 				}
-				w := s.get(tbData(b, "plugin/audio/individualAudio", nil) + "?" + clips[0]["query"].(string))
-				if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), want[0]) || w.Header().Get("Content-Type") != clips[0]["contentType"] {
-					t.Errorf("individualAudio: status %d, type %q, %d bytes", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
+				w := fx.s.get(tbData(fx.b, "plugin/audio/individualAudio", nil) + "?" + clips[0]["query"].(string))
+				if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), events[0][0]) || w.Header().Get("Content-Type") != clips[0]["contentType"] {
+					t.Errorf("individualAudio: status %d, type %q (listed %v), %d bytes", w.Code, w.Header().Get("Content-Type"), clips[0]["contentType"], w.Body.Len())
 				}
 			}},
-		{"histograms", "custom", "Alwaysproblem__tensorboard-review/logs/custom/20200328-161157/events.out.tfevents.1585383118.YONGXIdeMacBook-Pro.local.64908.345.v2",
-			func(t *testing.T, s *tbServer, b tbBoard, run string) {
-				q := url.Values{"run": {run}, "tag": {"linear/bias:0"}}
+		{"histograms", "tf2/train/events.out.tfevents.1600000000.tf2host.123.0.v2",
+			"Alwaysproblem__tensorboard-review/logs/custom/20200328-161157/events.out.tfevents.1585383118.YONGXIdeMacBook-Pro.local.64908.345.v2",
+			map[bool]string{true: "dense/bias_0", false: "linear/bias:0"},
+			func(t *testing.T, fx tbFixture, tag string) {
+				want := fx.tag(t, tag)
+				q := url.Values{"run": {tbRun}, "tag": {tag}}
 				var hs, ds [][]any
-				s.getJSON(tbData(b, "plugin/histograms/histograms", q), http.StatusOK, &hs)
-				s.getJSON(tbData(b, "plugin/distributions/distributions", q), http.StatusOK, &ds)
-				if len(hs) != 50 || len(ds) != 50 {
-					t.Fatalf("%d histograms, %d distributions; want 50 each", len(hs), len(ds))
+				fx.s.getJSON(tbData(fx.b, "plugin/histograms/histograms", q), http.StatusOK, &hs)
+				fx.s.getJSON(tbData(fx.b, "plugin/distributions/distributions", q), http.StatusOK, &ds)
+				if len(hs) != min(want.Count, 51) || len(ds) != min(want.Count, 500) {
+					t.Fatalf("%d histograms, %d distributions; the file has %d", len(hs), len(ds), want.Count)
 				}
 				for i, d := range ds {
 					pts := d[2].([]any)
@@ -718,63 +879,125 @@ func TestTensorBoardFixtures(t *testing.T) {
 					}
 				}
 			}},
-		{"pr_curves", "pr", "ZeroToMax-ZYZ__study_tensorboard/runs/pr_curve_experiment/events.out.tfevents.1771596445.zyzkings.30376.0",
-			func(t *testing.T, s *tbServer, b tbBoard, run string) {
-				var out map[string][]struct {
-					Step       int64
-					Precision  []any
-					Recall     []any
-					Thresholds []float64
+		{"pr_curves", "tf2/train/events.out.tfevents.1600000000.tf2host.123.0.v2",
+			"ZeroToMax-ZYZ__study_tensorboard/runs/pr_curve_experiment/events.out.tfevents.1771596445.zyzkings.30376.0",
+			map[bool]string{true: "pr/class_0", false: "Evaluations/PR_Curve"},
+			func(t *testing.T, fx tbFixture, tag string) {
+				want := fx.tag(t, tag)
+				var out map[string][]map[string][]float64
+				raw := fx.s.get(tbData(fx.b, "plugin/pr_curves/pr_curves", url.Values{"run": {tbRun}, "tag": {tag}}))
+				// NaN precision comes as "NaN": read it as a number.
+				body := strings.ReplaceAll(raw.Body.String(), `"NaN"`, "-1")
+				var entries map[string][]json.RawMessage
+				if err := json.Unmarshal([]byte(body), &entries); err != nil {
+					t.Fatalf("decode %s: %v", body, err)
 				}
-				s.getJSON(tbData(b, "plugin/pr_curves/pr_curves", url.Values{"run": {run}, "tag": {"Evaluations/PR_Curve"}}), http.StatusOK, &out)
-				if len(out[run]) != 5 {
-					t.Fatalf("%d curves, want 5", len(out[run]))
+				out = map[string][]map[string][]float64{}
+				for _, e := range entries[tbRun] {
+					var m map[string]any
+					if err := json.Unmarshal(e, &m); err != nil {
+						t.Fatal(err)
+					}
+					c := map[string][]float64{}
+					for k, v := range m {
+						if vs, ok := v.([]any); ok {
+							for _, x := range vs {
+								c[k] = append(c[k], x.(float64))
+							}
+						}
+					}
+					out[tbRun] = append(out[tbRun], c)
 				}
-				for _, c := range out[run] {
-					if n := len(c.Thresholds); n < 2 || len(c.Precision) != n || len(c.Recall) != n || c.Thresholds[n-1] != 1 {
-						t.Errorf("step %d: %d thresholds, %d precision, %d recall", c.Step, n, len(c.Precision), len(c.Recall))
+				if len(out[tbRun]) != want.Count {
+					t.Fatalf("%d curves, want %d", len(out[tbRun]), want.Count)
+				}
+				for i, c := range out[tbRun] {
+					n := len(c["thresholds"])
+					for _, k := range []string{"precision", "recall", "true_positives", "false_positives", "true_negatives", "false_negatives"} {
+						if len(c[k]) != n {
+							t.Errorf("curve %d: %d %s, %d thresholds", i, len(c[k]), k, n)
+						}
+					}
+					if n == 0 || c["thresholds"][0] != 0 {
+						t.Fatalf("curve %d: thresholds %v", i, c["thresholds"])
+					}
+					// Trimmed as TensorBoard trims: the last threshold kept
+					// has a predicted positive, unless it is the only one.
+					if last := n - 1; last > 0 && c["true_positives"][last]+c["false_positives"][last] == 0 {
+						t.Errorf("curve %d: untrimmed tail: TP %v FP %v", i, c["true_positives"], c["false_positives"])
+					}
+					for _, k := range []string{"true_positives", "false_positives", "true_negatives", "false_negatives"} {
+						for _, v := range c[k] {
+							if v != math.Trunc(v) {
+								t.Errorf("curve %d: %s %v not whole", i, k, c[k])
+								break
+							}
+						}
 					}
 				}
 			}},
-		{"text", "summ", "ryanwakabayashi__python-notebook-summarization/results/runs/Apr29_09-30-18_Scythe_desktop/events.out.tfevents.1714401019.Scythe_desktop.29168.0",
-			func(t *testing.T, s *tbServer, b tbBoard, run string) {
+		{"text", "tf2/train/events.out.tfevents.1600000000.tf2host.123.0.v2",
+			"ryanwakabayashi__python-notebook-summarization/results/runs/Apr29_09-30-18_Scythe_desktop/events.out.tfevents.1714401019.Scythe_desktop.29168.0",
+			map[bool]string{true: "text/rank1", false: "args/text_summary"},
+			func(t *testing.T, fx tbFixture, tag string) {
+				want := fx.tag(t, tag)
 				var tags map[string][]string
-				s.getJSON(tbData(b, "plugin/text/tags", nil), http.StatusOK, &tags)
-				if fmt.Sprint(tags[run]) != "[args/text_summary model_config/text_summary]" {
-					t.Fatalf("text tags = %v", tags)
+				fx.s.getJSON(tbData(fx.b, "plugin/text/tags", nil), http.StatusOK, &tags)
+				if !slices.Contains(tags[tbRun], tag) {
+					t.Fatalf("text tags = %v, want %q", tags, tag)
 				}
 				var texts []struct {
 					Text        string
 					StringArray [][]string `json:"string_array"`
 				}
-				s.getJSON(tbData(b, "plugin/text/text", url.Values{"run": {run}, "tag": {"args/text_summary"}}), http.StatusOK, &texts)
-				if len(texts) != 1 || texts[0].Text == "" || len(texts[0].StringArray) == 0 || texts[0].StringArray[0][0] == "" {
-					t.Errorf("text = %+v", texts)
+				fx.s.getJSON(tbData(fx.b, "plugin/text/text", url.Values{"run": {tbRun}, "tag": {tag}}), http.StatusOK, &texts)
+				if len(texts) != min(want.Count, 10) {
+					t.Fatalf("%d texts, want %d", len(texts), want.Count)
+				}
+				// Rank-1 text: a one-column table, a cell per string.
+				if x := texts[0]; !strings.HasPrefix(x.Text, "<table>") || strings.Count(x.Text, "<td>") != len(x.StringArray) || x.StringArray[0][0] == "" {
+					t.Errorf("text = %+v", x)
 				}
 			}},
-		{"graphs listed", "graph", "ZeroToMax-ZYZ__study_tensorboard/runs/graph_experiment/events.out.tfevents.1771596179.zyzkings.9384.0",
-			func(t *testing.T, s *tbServer, b tbBoard, run string) {
+		{"graphs listed", "tf1/train/events.out.tfevents.1500000000.tf1host",
+			"ZeroToMax-ZYZ__study_tensorboard/runs/graph_experiment/events.out.tfevents.1771596179.zyzkings.9384.0",
+			nil,
+			func(t *testing.T, fx tbFixture, _ string) {
 				var pl map[string]map[string]any
-				s.getJSON(tbData(b, "plugins_listing", nil), http.StatusOK, &pl)
-				if pl["graphs"]["enabled"] != true || pl["images"]["enabled"] != false {
+				fx.s.getJSON(tbData(fx.b, "plugins_listing", nil), http.StatusOK, &pl)
+				if pl["graphs"]["enabled"] != true || pl["pr_curves"]["enabled"] != false {
 					t.Errorf("plugins_listing = %v", pl)
 				}
 			}},
-		{"hparams listed", "hp", "ZeroToMax-ZYZ__study_tensorboard/runs/hparams_search_exp_1/1771595857.3236299/events.out.tfevents.1771595857.zyzkings.1216.1",
-			func(t *testing.T, s *tbServer, b tbBoard, run string) {
+		{"hparams listed", "pytorch/runs/Jan01_00-00-00_host/1700000100.5/events.out.tfevents.1700000100.host.42.1",
+			"ZeroToMax-ZYZ__study_tensorboard/runs/hparams_search_exp_1/1771595857.3236299/events.out.tfevents.1771595857.zyzkings.1216.1",
+			nil,
+			func(t *testing.T, fx tbFixture, _ string) {
 				var pl map[string]map[string]any
-				s.getJSON(tbData(b, "plugins_listing", nil), http.StatusOK, &pl)
+				fx.s.getJSON(tbData(fx.b, "plugins_listing", nil), http.StatusOK, &pl)
 				if pl["hparams"]["enabled"] != true || pl["scalars"]["enabled"] != true || pl["histograms"]["enabled"] != false {
 					t.Errorf("plugins_listing = %v", pl)
 				}
 			}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newTBServer(t)
-			b := s.newBoard(tc.name, false)
-			s.putFixture(b, tc.run, tc.file)
-			tc.check(t, s, b, tc.run)
+	for _, cp := range tbCorpora(t) {
+		t.Run(cp.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					rel := tc.real
+					if cp.c.Generated {
+						rel = tc.gen
+					}
+					f, ok := cp.c.File(rel)
+					if !ok {
+						t.Fatalf("the %s corpus has no %s", cp.name, rel)
+					}
+					s := newTBServer(t)
+					b := s.newBoard(tc.name, false)
+					s.putFile(b, cp.c, tbRun, rel)
+					tc.check(t, tbFixture{c: cp.c, file: f, s: s, b: b}, tc.tag[cp.c.Generated])
+				})
+			}
 		})
 	}
 }

@@ -72,6 +72,11 @@ type Config struct {
 	Now func() time.Time
 	// Metrics observes ingest and store errors (nil: none).
 	Metrics Metrics
+	// CompactParts: once about this many raw parts of a file lie below
+	// its checkpoint, they are merged into segments of up to SegmentBytes
+	// (compact.go), in the background (defaults 32 and 64 MiB; <0: never).
+	CompactParts int
+	SegmentBytes int64
 }
 
 // Metrics receives what the engine counts; cmd/tbhost wires Prometheus.
@@ -100,6 +105,8 @@ type Engine struct {
 	sizes boardSizes
 	// gates counts appends under way per board, for deletes.
 	gates boardGates
+	// compact tracks the compactions of raw parts (compact.go).
+	compact compactor
 	// Metrics observes ingest and store errors (nil: none).
 	Metrics Metrics
 }

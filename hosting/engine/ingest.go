@@ -268,7 +268,10 @@ func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value) {
 		}
 		d.Tags[v.Tag] = &hostingpb.TagMeta{DisplayName: v.DisplayName, Description: v.Description}
 	}
-	if v.Plugin == "hparams" && v.Metadata != nil {
+	if v.Plugin == "hparams" && v.Metadata != nil && d.Hparams[v.Tag] == nil {
+		// The first metadata of a tag wins, as in TensorBoard's
+		// plugin_event_accumulator and RustBoard: a restarted job (or
+		// Lightning, which logs the session start twice) writes it again.
 		if d.Hparams == nil {
 			d.Hparams = map[string][]byte{}
 		}

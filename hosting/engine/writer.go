@@ -251,6 +251,7 @@ func (s *Engine) flush(ctx context.Context, w *runWriter) error {
 				w.shared = true
 			}
 			w.mu.Unlock()
+			s.compactAfterCheckpoint(w) // merges parts the checkpoint counts
 			return nil
 		}
 		if kind.Of(err) != kind.Conflict {

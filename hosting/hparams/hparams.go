@@ -8,11 +8,14 @@ package hparams
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"tbhost/hosting/engine"
 	"tbhost/hosting/web"
+	"tbhost/sampler"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -56,6 +59,9 @@ type ParamInfo struct {
 	// Min and Max are the interval domain, if any.
 	Min *web.Float `json:"min,omitempty"`
 	Max *web.Float `json:"max,omitempty"`
+	// Differs reports whether the sessions give the hyperparameter more
+	// than one value (as logged, for a logged experiment).
+	Differs bool `json:"differs"`
 }
 
 // MetricInfo describes one metric of an experiment.
@@ -64,6 +70,8 @@ type MetricInfo struct {
 	Tag         string `json:"tag"`
 	DisplayName string `json:"display_name,omitempty"`
 	Description string `json:"description,omitempty"`
+	// DatasetType is "training", "validation" or "" (unknown).
+	DatasetType string `json:"dataset_type,omitempty"`
 }
 
 // Key is the metric's column name: its tag, under its group (a sub-run of
@@ -82,6 +90,7 @@ type session struct {
 	hparams    map[string]any
 	group      string
 	modelURI   string
+	monitorURL string
 	startTime  float64
 	ended      bool
 	status     int64
@@ -91,6 +100,8 @@ type session struct {
 var hpTypes = map[uint64]string{1: "string", 2: "bool", 3: "float64"}
 
 var hpStatuses = map[int64]string{0: "unknown", 1: "success", 2: "failure", 3: "running"}
+
+var datasetTypes = map[uint64]string{1: "training", 2: "validation"}
 
 // pbFields calls f for each field of the message b.
 func pbFields(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error) error {
@@ -223,6 +234,8 @@ func decodeExperiment(b []byte) (*Experiment, error) {
 						return err
 					}
 					hp.Min, hp.Max = &lo, &hi
+				case 7:
+					hp.Differs = x != 0
 				}
 				return nil
 			})
@@ -248,6 +261,8 @@ func decodeExperiment(b []byte) (*Experiment, error) {
 					m.DisplayName = string(v)
 				case 4:
 					m.Description = string(v)
+				case 5:
+					m.DatasetType = datasetTypes[x]
 				}
 				return nil
 			})
@@ -315,6 +330,8 @@ func decodeHParamsMeta(meta []byte, ses *session) error {
 					ses.hparams[key] = val
 				case 2:
 					ses.modelURI = string(v)
+				case 3:
+					ses.monitorURL = string(v)
 				case 4:
 					ses.group = string(v)
 				case 5:
@@ -340,63 +357,52 @@ func decodeHParamsMeta(meta []byte, ses *session) error {
 
 // SessionInfo is one session (run) in GET /hparams.
 type SessionInfo struct {
-	HParams   map[string]any       `json:"hparams"`
-	Metrics   map[string]web.Float `json:"metrics"`
-	Group     string               `json:"group,omitempty"`
-	Status    string               `json:"status"`
-	ModelURI  string               `json:"model_uri,omitempty"`
-	StartTime *web.Float           `json:"start_time,omitempty"`
-	EndTime   *web.Float           `json:"end_time,omitempty"`
+	HParams    map[string]any       `json:"hparams"`
+	Metrics    map[string]web.Float `json:"metrics"`
+	Group      string               `json:"group,omitempty"`
+	Status     string               `json:"status"`
+	ModelURI   string               `json:"model_uri,omitempty"`
+	MonitorURL string               `json:"monitor_url,omitempty"`
+	StartTime  *web.Float           `json:"start_time,omitempty"`
+	EndTime    *web.Float           `json:"end_time,omitempty"`
 }
 
-// Columns names the table's columns, the experiment's order first.
+// Columns names the table's columns: the experiment's, in its order, then
+// the hyperparameters sessions give that it does not declare, sorted.
 type Columns struct {
 	HParams []string `json:"hparams"`
 	Metrics []string `json:"metrics"`
 }
 
-// Eval is a metric's value in one session: the series' last finite value.
+// Eval is a metric's value in one session: the last point of its scalar
+// series (NaN and ±Inf included), as TensorBoard's read_last_scalars.
 type Eval struct {
 	Value float64
 	Step  int64
 	Wall  float64
 }
 
-// lastScalar returns the last finite value of a scalar series.
+// IsScalar reports whether a series holds scalars: the series the hparams
+// plugin reads metrics from.
+func IsScalar(t sampler.TagInfo) bool { return t.Stats != nil }
+
+// lastScalar returns the last point of a scalar series.
 func lastScalar(r *engine.Run, tag string) (Eval, bool) {
 	for _, t := range r.Samples().Tags() {
-		if t.Tag == tag {
-			if t.Stats == nil || t.Stats.Count == 0 {
-				return Eval{}, false
-			}
-			return Eval{Value: t.Stats.Last, Step: t.Stats.LastStep, Wall: t.LastWall}, true
+		if t.Tag != tag {
+			continue
 		}
+		if !IsScalar(t) {
+			return Eval{}, false
+		}
+		pts := r.Samples().Scalars(tag)
+		if len(pts) == 0 {
+			return Eval{}, false
+		}
+		p := pts[len(pts)-1]
+		return Eval{Value: p.Value, Step: p.Step, Wall: p.Wall}, true
 	}
 	return Eval{}, false
-}
-
-// experimentFor finds the experiment a session belongs to: its own run's,
-// else that of the nearest ancestor run, else the first on the board.
-func experimentFor(run string, sessions map[string]*session, order []string) *Experiment {
-	for p := run; ; {
-		if s := sessions[p]; s != nil && s.experiment != nil {
-			return s.experiment
-		}
-		if p == engine.RootRun {
-			break
-		}
-		if i := strings.LastIndexByte(p, '/'); i >= 0 {
-			p = p[:i]
-		} else {
-			p = engine.RootRun
-		}
-	}
-	for _, name := range order {
-		if s := sessions[name]; s.experiment != nil {
-			return s.experiment
-		}
-	}
-	return nil
 }
 
 // Row is one session (a run with session_start_info) of a board.
@@ -409,63 +415,82 @@ type Row struct {
 // Table is what a board's runs say about hyperparameters: the native
 // /hparams answer and the TensorBoard hparams routes are views of it.
 type Table struct {
-	Experiment *Experiment // the first run's experiment, if any
-	Rows       []Row       // in run order
-	Columns    Columns
+	// Experiment is the experiment as TensorBoard's hparams plugin gives
+	// it (backend_context.experiment_from_metadata): the one the first run
+	// (by name) logged, else one computed from the sessions — their
+	// hparams' values and the scalar series of their runs and sub-runs —
+	// else nil.
+	Experiment *Experiment
+	// Logged reports whether Experiment was logged by a run.
+	Logged bool
+	Rows   []Row // sessions, by run name
+	// Columns are the native answer's columns.
+	Columns Columns
 	// Metrics describes each metric column.
 	Metrics map[string]MetricInfo
 }
 
-// Read reads the hparams metadata of a board's runs, sorted by name.
+// Read reads the hparams metadata of a board's runs.
 func Read(runs []*engine.Run) (*Table, error) {
+	runs = slices.Clone(runs)
+	slices.SortFunc(runs, func(a, b *engine.Run) int { return strings.Compare(a.Name(), b.Name()) })
 	byName := make(map[string]*engine.Run, len(runs))
 	sessions := map[string]*session{}
-	var order []string
+	var order []string // runs with hparams metadata, by name
 	for _, r := range runs {
 		byName[r.Name()] = r
-		if len(r.Digest().Hparams) == 0 {
+		hp := r.Digest().Hparams
+		if len(hp) == 0 {
 			continue
 		}
-		tags := make([]string, 0, len(r.Digest().Hparams))
-		for t := range r.Digest().Hparams {
+		tags := make([]string, 0, len(hp))
+		for t := range hp {
 			tags = append(tags, t)
 		}
 		sort.Strings(tags)
 		ses := &session{}
 		for _, t := range tags {
-			if err := decodeHParamsMeta(r.Digest().Hparams[t], ses); err != nil {
+			if err := decodeHParamsMeta(hp[t], ses); err != nil {
 				return nil, fmt.Errorf("decode hparams metadata %q of run %q: %w", t, r.Name(), err)
 			}
 		}
 		sessions[r.Name()] = ses
 		order = append(order, r.Name())
 	}
+	var started []string // session runs, by name
+	for _, name := range order {
+		if sessions[name].started {
+			started = append(started, name)
+		}
+	}
 
 	t := &Table{Metrics: map[string]MetricInfo{}}
-	var hpCols, metricCols columnSet
 	for _, name := range order {
 		if e := sessions[name].experiment; e != nil {
-			if t.Experiment == nil {
-				t.Experiment = e
-			}
-			for _, hp := range e.HParams {
-				hpCols.add(hp.Name)
-			}
-			for _, m := range e.Metrics {
-				metricCols.add(m.Key())
-				if _, ok := t.Metrics[m.Key()]; !ok {
-					t.Metrics[m.Key()] = m
-				}
+			t.Experiment, t.Logged = e, true
+			break
+		}
+	}
+	if t.Experiment == nil {
+		t.Experiment = computeExperiment(started, sessions, runs)
+	}
+	var hpCols, metricCols columnSet
+	if e := t.Experiment; e != nil {
+		for _, hp := range e.HParams {
+			hpCols.add(hp.Name)
+		}
+		for _, m := range e.Metrics {
+			metricCols.add(m.Key())
+			if _, ok := t.Metrics[m.Key()]; !ok {
+				t.Metrics[m.Key()] = m
 			}
 		}
 	}
-	var extraHP, extraMetrics columnSet
-	for _, name := range order {
+	var extraHP columnSet
+	for _, name := range started {
 		ses := sessions[name]
-		if !ses.started {
-			continue // an experiment alone: it names columns, it is no row
-		}
-		row := SessionInfo{HParams: ses.hparams, Metrics: map[string]web.Float{}, Group: ses.group, ModelURI: ses.modelURI, Status: hpStatuses[0]}
+		row := SessionInfo{HParams: ses.hparams, Metrics: map[string]web.Float{}, Group: ses.group, ModelURI: ses.modelURI,
+			MonitorURL: ses.monitorURL, Status: hpStatuses[0]}
 		if ses.ended {
 			row.Status = hpStatuses[ses.status]
 			if row.Status == "" {
@@ -484,43 +509,274 @@ func Read(runs []*engine.Run) (*Table, error) {
 			extraHP.add(k)
 		}
 		evals := map[string]Eval{}
-		r := byName[name]
-		if e := experimentFor(name, sessions, order); e != nil && len(e.Metrics) > 0 {
+		if e := t.Experiment; e != nil {
 			for _, m := range e.Metrics {
-				src := r
-				if m.Group != "" {
-					src = byName[name+"/"+m.Group]
-					if name == engine.RootRun {
-						src = byName[m.Group]
-					}
-				}
+				src := byName[MetricRun(name, m.Group)]
 				if src == nil {
 					continue
 				}
 				if v, ok := lastScalar(src, m.Tag); ok {
 					evals[m.Key()] = v
+					row.Metrics[m.Key()] = web.Float(v.Value)
 				}
 			}
-		} else {
-			for _, ti := range r.Samples().Tags() {
-				if ti.Stats != nil && ti.Stats.Count > 0 {
-					evals[ti.Tag] = Eval{Value: ti.Stats.Last, Step: ti.Stats.LastStep, Wall: ti.LastWall}
-					extraMetrics.add(ti.Tag)
-					if _, ok := t.Metrics[ti.Tag]; !ok {
-						t.Metrics[ti.Tag] = MetricInfo{Tag: ti.Tag}
-					}
-				}
-			}
-		}
-		for k, v := range evals {
-			row.Metrics[k] = web.Float(v.Value)
 		}
 		t.Rows = append(t.Rows, Row{Run: name, Row: row, Evals: evals})
 	}
 	hpCols.merge(extraHP)
-	metricCols.merge(extraMetrics)
 	t.Columns = Columns{HParams: hpCols.list(), Metrics: metricCols.list()}
 	return t, nil
+}
+
+// MetricRun is the run that holds a session's metric of a group:
+// TensorBoard's metrics.run_tag_from_session_and_metric, which joins the
+// names without cleaning them (so the root session "." finds a grouped
+// metric in no run).
+func MetricRun(session, group string) string {
+	if group == "" {
+		return session
+	}
+	return session + "/" + group
+}
+
+// computeExperiment is the experiment TensorBoard computes when no run
+// logged one (backend_context._compute_experiment_from_runs): an info per
+// hyperparameter the sessions give a value of a known type, and, when
+// there is one, a metric per scalar tag of a session's run or of a run
+// below it, grouped by the sub-folder. Nil when no hyperparameter has a
+// known type.
+func computeExperiment(started []string, sessions map[string]*session, runs []*engine.Run) *Experiment {
+	values := map[string][]any{}
+	var names []string
+	for _, run := range started {
+		hp := sessions[run].hparams
+		keys := make([]string, 0, len(hp))
+		for k := range hp {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if _, ok := values[k]; !ok {
+				names = append(names, k)
+			}
+			values[k] = append(values[k], hp[k])
+		}
+	}
+	e := &Experiment{HParams: []ParamInfo{}, Metrics: []MetricInfo{}}
+	for _, name := range names {
+		if info, ok := paramInfoFromValues(name, values[name]); ok {
+			e.HParams = append(e.HParams, info)
+		}
+	}
+	if len(e.HParams) == 0 {
+		return nil
+	}
+	e.Metrics = metricNames(started, runs)
+	return e
+}
+
+// valueType is the hparams data type of a decoded google.protobuf.Value:
+// "" for null, lists and structs.
+func valueType(v any) string {
+	switch v.(type) {
+	case web.Float:
+		return "float64"
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	}
+	return ""
+}
+
+// paramInfoFromValues describes a hyperparameter from the values sessions
+// give it, as TensorBoard's _compute_hparam_info_from_values: the one type
+// of its typed values (string when they mix types); a string or bool
+// domain as the distinct values, a float64 domain as the interval from the
+// least to the greatest; differs when there is more than one distinct
+// value. ok is false when no value has a known type.
+func paramInfoFromValues(name string, values []any) (ParamInfo, bool) {
+	info := ParamInfo{Name: name}
+	for _, v := range values {
+		typ := valueType(v)
+		if typ == "" {
+			continue
+		}
+		if info.Type == "" {
+			info.Type = typ
+		} else if info.Type != typ {
+			info.Type = "string"
+			break
+		}
+	}
+	switch info.Type {
+	case "":
+		return info, false
+	case "string":
+		seen := map[string]bool{}
+		strs := []string{}
+		for _, v := range values {
+			s, ok := ValueString(v)
+			if ok && !seen[s] {
+				seen[s] = true
+				strs = append(strs, s)
+			}
+		}
+		sort.Strings(strs)
+		for _, s := range strs {
+			info.Values = append(info.Values, s)
+		}
+		info.Differs = len(strs) > 1
+	case "bool":
+		seen := map[bool]bool{}
+		for _, v := range values {
+			b, _ := v.(bool) // (TensorBoard reads bool_value of every value: false when unset)
+			seen[b] = true
+		}
+		for _, b := range []bool{false, true} {
+			if seen[b] {
+				info.Values = append(info.Values, b)
+			}
+		}
+		info.Differs = len(seen) > 1
+	case "float64":
+		lo, hi := math.Inf(1), math.Inf(-1)
+		seen := map[float64]bool{}
+		for _, v := range values {
+			f, _ := v.(web.Float) // (number_value of every value: 0 when unset)
+			x := float64(f)
+			if math.IsNaN(x) {
+				continue
+			}
+			lo, hi = min(lo, x), max(hi, x)
+			seen[x] = true
+		}
+		if len(seen) > 0 {
+			l, h := web.Float(lo), web.Float(hi)
+			info.Min, info.Max = &l, &h
+		}
+		info.Differs = len(seen) > 1
+	}
+	return info, true
+}
+
+// ValueString is a typed hparam value as TensorBoard spells it in a
+// string domain: a string as it is, a bool or number as its JSON (numbers
+// as Python prints a float: 32.0, 0.1, 1e-05). ok is false for null,
+// lists, structs and non-finite numbers.
+func ValueString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case bool:
+		return strconv.FormatBool(x), true
+	case web.Float:
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return "", false
+		}
+		return PyFloat(f), true
+	}
+	return "", false
+}
+
+// PyFloat formats a finite float as Python's repr does: the shortest
+// digits that read back exactly, in positional notation with at least one
+// decimal for exponents -4..15, else in scientific notation with a signed
+// two-digit (or longer) exponent.
+func PyFloat(f float64) string {
+	s := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
+	sign := ""
+	if s[0] == '-' {
+		sign, s = "-", s[1:]
+	}
+	mant, expStr, _ := strings.Cut(s, "e")
+	exp, _ := strconv.Atoi(expStr)
+	digits := strings.Replace(mant, ".", "", 1)
+	if exp < -4 || exp >= 16 {
+		m := digits[:1]
+		if len(digits) > 1 {
+			m += "." + digits[1:]
+		}
+		es := strconv.Itoa(abs(exp))
+		if len(es) < 2 {
+			es = "0" + es
+		}
+		if exp < 0 {
+			return sign + m + "e-" + es
+		}
+		return sign + m + "e+" + es
+	}
+	if exp < 0 {
+		return sign + "0." + strings.Repeat("0", -exp-1) + digits
+	}
+	if len(digits) <= exp+1 {
+		return sign + digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
+	}
+	return sign + digits[:exp+1] + "." + digits[exp+1:]
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// metricNames lists a metric for each scalar tag of a session run or of a
+// run below one (the longest such session), its group the sub-folder
+// ("" in the session's own run), sorted by tag then group:
+// TensorBoard's backend_context._compute_metric_names.
+func metricNames(started []string, runs []*engine.Run) []MetricInfo {
+	isSession := make(map[string]bool, len(started))
+	for _, s := range started {
+		isSession[s] = true
+	}
+	seen := map[MetricInfo]bool{}
+	out := []MetricInfo{}
+	for _, r := range runs {
+		ses, ok := sessionOf(r.Name(), isSession)
+		if !ok {
+			continue
+		}
+		group := ""
+		if r.Name() != ses {
+			group = r.Name()[len(ses)+1:]
+		}
+		for _, t := range r.Samples().Tags() {
+			if !IsScalar(t) {
+				continue
+			}
+			m := MetricInfo{Tag: t.Tag, Group: group}
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Tag != out[j].Tag {
+			return out[i].Tag < out[j].Tag
+		}
+		return out[i].Group < out[j].Group
+	})
+	return out
+}
+
+// sessionOf finds the longest session run that is run or a folder above
+// it. The root run "." is a parent of none but itself.
+func sessionOf(run string, isSession map[string]bool) (string, bool) {
+	for p := run; p != ""; {
+		if isSession[p] {
+			return p, true
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return "", false
 }
 
 // columnSet is an ordered set of column names.

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 
-	"tbhost/hosting/engine"
 	"tbhost/hosting/hparams"
 	"tbhost/hosting/kind"
 	"tbhost/hosting/web"
@@ -41,7 +40,12 @@ type tbHParamsRequest struct {
 	SliceSize       *int          `json:"sliceSize"`
 	SessionName     string        `json:"sessionName"`
 	MetricName      *tbMetricName `json:"metricName"`
+	IncludeMetrics  *bool         `json:"includeMetrics"`
 }
+
+// includeMetrics reports whether the answer holds metrics: unless the
+// request says includeMetrics false.
+func (r *tbHParamsRequest) includeMetrics() bool { return r.IncludeMetrics == nil || *r.IncludeMetrics }
 
 // tbColParams is api.proto's ColParams: a column to filter and sort by.
 type tbColParams struct {
@@ -97,120 +101,113 @@ func (s *API) tbHParamsTable(c *gin.Context) (t *hparams.Table, req *tbHParamsRe
 
 var tbDataTypes = map[string]string{"string": "DATA_TYPE_STRING", "bool": "DATA_TYPE_BOOL", "float64": "DATA_TYPE_FLOAT64"}
 
-// tbHParamsExperiment answers GetExperimentRequest with the Experiment: the
-// one a run logged, else one inferred from the sessions (their hparams
-// and values) and the scalar tags that are the sessions' metrics.
-func (s *API) tbHParamsExperiment(c *gin.Context) error {
-	t, _, done, err := s.tbHParamsTable(c)
-	if err != nil || done {
-		return err
+var tbDatasetTypes = map[string]string{"training": "DATASET_TRAINING", "validation": "DATASET_VALIDATION"}
+
+// The hparams answers are api.proto messages printed as TensorBoard's
+// plugin_util.proto_to_json prints them: every field, default-valued ones
+// included (a oneof only when set).
+
+// tbExperiment is api.proto's Experiment.
+type tbExperiment struct {
+	Name            string         `json:"name"`
+	Description     string         `json:"description"`
+	User            string         `json:"user"`
+	TimeCreatedSecs web.Float      `json:"timeCreatedSecs"`
+	HParamInfos     []tbHParamInfo `json:"hparamInfos"`
+	MetricInfos     []tbMetricInfo `json:"metricInfos"`
+}
+
+// tbHParamInfo is api.proto's HParamInfo.
+type tbHParamInfo struct {
+	Name           string          `json:"name"`
+	DisplayName    string          `json:"displayName"`
+	Description    string          `json:"description"`
+	Type           string          `json:"type"`
+	DomainDiscrete []any           `json:"domainDiscrete,omitempty"`
+	DomainInterval *tbIntervalJSON `json:"domainInterval,omitempty"`
+	Differs        bool            `json:"differs"`
+}
+
+// tbIntervalJSON is api.proto's Interval as printed.
+type tbIntervalJSON struct {
+	MinValue web.Float `json:"minValue"`
+	MaxValue web.Float `json:"maxValue"`
+}
+
+// tbMetricInfo is api.proto's MetricInfo.
+type tbMetricInfo struct {
+	Name        tbMetricName `json:"name"`
+	DisplayName string       `json:"displayName"`
+	Description string       `json:"description"`
+	DatasetType string       `json:"datasetType"`
+}
+
+// tbExperimentOf gives the table's experiment as TensorBoard answers it:
+// hyperparameters that differ first, then by name (its
+// _sort_and_reduce_to_hparams_limit); metrics left out unless asked for.
+func tbExperimentOf(t *hparams.Table, includeMetrics bool) tbExperiment {
+	out := tbExperiment{HParamInfos: []tbHParamInfo{}, MetricInfos: []tbMetricInfo{}}
+	e := t.Experiment
+	if e == nil {
+		return out
 	}
-	exp := gin.H{}
-	var infos []gin.H
-	byName := map[string]hparams.ParamInfo{}
-	if e := t.Experiment; e != nil {
-		if e.Name != "" {
-			exp["name"] = e.Name
-		}
-		if e.Description != "" {
-			exp["description"] = e.Description
-		}
-		if e.User != "" {
-			exp["user"] = e.User
-		}
-		if e.TimeCreated != nil {
-			exp["timeCreatedSecs"] = *e.TimeCreated
-		}
-		for _, hp := range e.HParams {
-			byName[hp.Name] = hp
-		}
+	out.Name, out.Description, out.User = e.Name, e.Description, e.User
+	if e.TimeCreated != nil {
+		out.TimeCreatedSecs = *e.TimeCreated
 	}
-	for _, name := range t.Columns.HParams {
-		hp, ok := byName[name]
-		if !ok {
-			hp = inferParamInfo(name, t.Rows)
-		}
-		info := gin.H{"name": hp.Name}
-		if hp.DisplayName != "" {
-			info["displayName"] = hp.DisplayName
-		}
-		if hp.Description != "" {
-			info["description"] = hp.Description
-		}
-		info["type"] = "DATA_TYPE_UNSET"
+	for _, hp := range e.HParams {
+		info := tbHParamInfo{Name: hp.Name, DisplayName: hp.DisplayName, Description: hp.Description, Type: "DATA_TYPE_UNSET", Differs: hp.Differs}
 		if dt, ok := tbDataTypes[hp.Type]; ok {
-			info["type"] = dt
+			info.Type = dt
 		}
 		switch {
 		case hp.Values != nil:
-			info["domainDiscrete"] = hp.Values
+			info.DomainDiscrete = hp.Values
 		case hp.Min != nil || hp.Max != nil:
-			iv := gin.H{}
+			iv := &tbIntervalJSON{}
 			if hp.Min != nil {
-				iv["minValue"] = *hp.Min
+				iv.MinValue = *hp.Min
 			}
 			if hp.Max != nil {
-				iv["maxValue"] = *hp.Max
+				iv.MaxValue = *hp.Max
 			}
-			info["domainInterval"] = iv
+			info.DomainInterval = iv
 		}
-		infos = append(infos, info)
+		out.HParamInfos = append(out.HParamInfos, info)
 	}
-	metrics := make([]gin.H, 0, len(t.Columns.Metrics))
-	for _, key := range t.Columns.Metrics {
-		m := t.Metrics[key]
-		info := gin.H{"name": tbMetricName{Group: m.Group, Tag: m.Tag}, "datasetType": "DATASET_UNKNOWN"}
-		if m.DisplayName != "" {
-			info["displayName"] = m.DisplayName
+	sort.SliceStable(out.HParamInfos, func(i, j int) bool {
+		a, b := out.HParamInfos[i], out.HParamInfos[j]
+		if a.Differs != b.Differs {
+			return a.Differs
 		}
-		if m.Description != "" {
-			info["description"] = m.Description
+		return a.Name < b.Name
+	})
+	if includeMetrics {
+		for _, m := range e.Metrics {
+			out.MetricInfos = append(out.MetricInfos, tbMetricInfo{Name: tbMetricName{Group: m.Group, Tag: m.Tag},
+				DisplayName: m.DisplayName, Description: m.Description, DatasetType: tbDatasetType(m.DatasetType)})
 		}
-		metrics = append(metrics, info)
 	}
-	exp["hparamInfos"] = infos
-	exp["metricInfos"] = metrics
-	if infos == nil {
-		exp["hparamInfos"] = []gin.H{}
-	}
-	c.JSON(http.StatusOK, exp)
-	return nil
+	return out
 }
 
-// inferParamInfo describes an hparam no experiment declares, from the
-// values the sessions give it: its type, and its values as a discrete
-// domain (sorted) when they share one type.
-func inferParamInfo(name string, rows []hparams.Row) hparams.ParamInfo {
-	info := hparams.ParamInfo{Name: name}
-	var values []any
-	seen := map[any]bool{}
-	for _, r := range rows {
-		v, ok := r.Row.HParams[name]
-		if !ok || v == nil {
-			continue
-		}
-		typ := ""
-		switch plainValue(v).(type) {
-		case string:
-			typ = "string"
-		case bool:
-			typ = "bool"
-		case float64:
-			typ = "float64"
-		}
-		if info.Type == "" {
-			info.Type = typ
-		} else if info.Type != typ {
-			return hparams.ParamInfo{Name: name} // mixed types: no domain
-		}
-		if !seen[v] {
-			seen[v] = true
-			values = append(values, v)
-		}
+func tbDatasetType(t string) string {
+	if dt, ok := tbDatasetTypes[t]; ok {
+		return dt
 	}
-	sort.Slice(values, func(i, j int) bool { return hpLess(values[i], values[j]) })
-	info.Values = values
-	return info
+	return "DATASET_UNKNOWN"
+}
+
+// tbHParamsExperiment answers GetExperimentRequest with the Experiment: the
+// one a run logged, else the one computed from the sessions (see
+// hparams.Table.Experiment).
+func (s *API) tbHParamsExperiment(c *gin.Context) error {
+	t, req, done, err := s.tbHParamsTable(c)
+	if err != nil || done {
+		return err
+	}
+	c.JSON(http.StatusOK, tbExperimentOf(t, req.includeMetrics()))
+	return nil
 }
 
 // plainValue is an hparam value as JSON decodes one: numbers as float64.
@@ -243,10 +240,11 @@ var tbStatuses = map[string]string{"unknown": "STATUS_UNKNOWN", "success": "STAT
 // tbGroup is a session group being built: sessions with one group name
 // (or a session alone when it has none).
 type tbGroup struct {
-	name     string
-	hparams  map[string]any
-	sessions []hparams.Row
-	evals    map[string]hparams.Eval // aggregated over the sessions
+	name       string
+	monitorURL string
+	hparams    map[string]any
+	sessions   []hparams.Row
+	evals      map[string]hparams.Eval // aggregated over the sessions
 }
 
 // tbHParamsSessionGroups answers ListSessionGroupsRequest: the session
@@ -267,7 +265,7 @@ func (s *API) tbHParamsSessionGroups(c *gin.Context) error {
 	if req.SliceSize != nil {
 		end = min(start+max(*req.SliceSize, 0), total)
 	}
-	out := make([]gin.H, 0, end-start)
+	out := make([]tbSessionGroup, 0, end-start)
 	for _, g := range groups[start:end] {
 		out = append(out, tbGroupJSON(t, g))
 	}
@@ -279,7 +277,11 @@ func sessionGroups(t *hparams.Table, req *tbHParamsRequest) ([]*tbGroup, error) 
 	byName := map[string]*tbGroup{}
 	var groups []*tbGroup
 	for _, r := range t.Rows {
-		if len(req.AllowedStatuses) > 0 && !slices.Contains(req.AllowedStatuses, tbStatuses[r.Row.Status]) {
+		if !req.includeMetrics() {
+			r.Evals = nil
+		}
+		// (An empty allowedStatuses allows none, as in TensorBoard.)
+		if !slices.Contains(req.AllowedStatuses, tbStatus(r.Row.Status)) {
 			continue
 		}
 		name := r.Row.Group
@@ -288,12 +290,22 @@ func sessionGroups(t *hparams.Table, req *tbHParamsRequest) ([]*tbGroup, error) 
 		}
 		g := byName[name]
 		if g == nil {
-			g = &tbGroup{name: name, hparams: r.Row.HParams}
+			// The group's hparams are its first session's, less the
+			// non-finite numbers JSON cannot carry (TensorBoard's
+			// _add_session). Rows come sorted by run name.
+			g = &tbGroup{name: name, monitorURL: r.Row.MonitorURL, hparams: map[string]any{}}
+			for k, v := range r.Row.HParams {
+				if f, ok := v.(web.Float); ok && (math.IsNaN(float64(f)) || math.IsInf(float64(f), 0)) {
+					continue
+				}
+				g.hparams[k] = v
+			}
 			byName[name] = g
 			groups = append(groups, g)
 		}
 		g.sessions = append(g.sessions, r)
 	}
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].name < groups[j].name })
 	for _, g := range groups {
 		g.evals = aggregate(g.sessions, req)
 	}
@@ -341,9 +353,6 @@ func sessionGroups(t *hparams.Table, req *tbHParamsRequest) ([]*tbGroup, error) 
 // several, per the request's aggregation (AGGREGATION_AVG by default; MIN,
 // MAX and MEDIAN take the session that is so by aggregationMetric).
 func aggregate(sessions []hparams.Row, req *tbHParamsRequest) map[string]hparams.Eval {
-	if len(sessions) == 1 {
-		return sessions[0].Evals
-	}
 	if req.AggregationMet != nil && (req.AggregationType == "AGGREGATION_MIN" || req.AggregationType == "AGGREGATION_MAX" || req.AggregationType == "AGGREGATION_MEDIAN") {
 		key := metricKey(*req.AggregationMet)
 		var with []hparams.Row
@@ -364,20 +373,25 @@ func aggregate(sessions []hparams.Row, req *tbHParamsRequest) map[string]hparams
 			}
 		}
 	}
+	// The mean of each metric over the sessions that have it: value, wall
+	// time, and step rounded down (TensorBoard's _set_avg_session_metrics).
 	sums := map[string]hparams.Eval{}
-	counts := map[string]int{}
+	counts := map[string]int64{}
 	for _, s := range sessions {
 		for k, v := range s.Evals {
 			a := sums[k]
 			a.Value += v.Value
-			a.Step = max(a.Step, v.Step)
-			a.Wall = max(a.Wall, v.Wall)
+			a.Step += v.Step
+			a.Wall += v.Wall
 			sums[k] = a
 			counts[k]++
 		}
 	}
 	for k, a := range sums {
-		a.Value /= float64(counts[k])
+		n := counts[k]
+		a.Value /= float64(n)
+		a.Wall /= float64(n)
+		a.Step = floorDiv(a.Step, n)
 		sums[k] = a
 	}
 	return sums
@@ -426,41 +440,76 @@ func (cp tbColParams) admits(g *tbGroup) (bool, error) {
 	return true, nil
 }
 
-func tbGroupJSON(t *hparams.Table, g *tbGroup) gin.H {
-	sessions := make([]gin.H, 0, len(g.sessions))
+// floorDiv is a/b rounded toward -Inf, as Python's //.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// tbStatus is api.proto's Status of a native status.
+func tbStatus(status string) string {
+	if s, ok := tbStatuses[status]; ok {
+		return s
+	}
+	return "STATUS_UNKNOWN"
+}
+
+// tbSessionGroup is api.proto's SessionGroup.
+type tbSessionGroup struct {
+	Name         string          `json:"name"`
+	HParams      map[string]any  `json:"hparams"`
+	MetricValues []tbMetricValue `json:"metricValues"`
+	Sessions     []tbSession     `json:"sessions"`
+	MonitorURL   string          `json:"monitorUrl"`
+}
+
+// tbSession is api.proto's Session.
+type tbSession struct {
+	Name          string          `json:"name"`
+	StartTimeSecs web.Float       `json:"startTimeSecs"`
+	EndTimeSecs   web.Float       `json:"endTimeSecs"`
+	Status        string          `json:"status"`
+	ModelURI      string          `json:"modelUri"`
+	MetricValues  []tbMetricValue `json:"metricValues"`
+	MonitorURL    string          `json:"monitorUrl"`
+}
+
+// tbMetricValue is api.proto's MetricValue.
+type tbMetricValue struct {
+	Name         tbMetricName `json:"name"`
+	Value        web.Float    `json:"value"`
+	TrainingStep int64        `json:"trainingStep"`
+	WallTimeSecs web.Float    `json:"wallTimeSecs"`
+}
+
+func tbGroupJSON(t *hparams.Table, g *tbGroup) tbSessionGroup {
+	out := tbSessionGroup{Name: g.name, HParams: g.hparams, MetricValues: tbMetricValues(t, g.evals), Sessions: make([]tbSession, 0, len(g.sessions)), MonitorURL: g.monitorURL}
 	for _, r := range g.sessions {
-		ses := gin.H{"name": r.Run, "status": tbStatuses[r.Row.Status], "metricValues": tbMetricValues(t, r.Evals)}
-		if ses["status"] == "" {
-			ses["status"] = "STATUS_UNKNOWN"
-		}
+		ses := tbSession{Name: r.Run, Status: tbStatus(r.Row.Status), ModelURI: r.Row.ModelURI, MetricValues: tbMetricValues(t, r.Evals), MonitorURL: r.Row.MonitorURL}
 		if r.Row.StartTime != nil {
-			ses["startTimeSecs"] = *r.Row.StartTime
+			ses.StartTimeSecs = *r.Row.StartTime
 		}
 		if r.Row.EndTime != nil {
-			ses["endTimeSecs"] = *r.Row.EndTime
+			ses.EndTimeSecs = *r.Row.EndTime
 		}
-		if r.Row.ModelURI != "" {
-			ses["modelUri"] = r.Row.ModelURI
-		}
-		sessions = append(sessions, ses)
+		out.Sessions = append(out.Sessions, ses)
 	}
-	hparams := g.hparams
-	if hparams == nil {
-		hparams = map[string]any{}
-	}
-	return gin.H{"name": g.name, "hparams": hparams, "metricValues": tbMetricValues(t, g.evals), "sessions": sessions}
+	return out
 }
 
 // tbMetricValues lists MetricValue messages in the table's column order.
-func tbMetricValues(t *hparams.Table, evals map[string]hparams.Eval) []gin.H {
-	out := []gin.H{}
+func tbMetricValues(t *hparams.Table, evals map[string]hparams.Eval) []tbMetricValue {
+	out := []tbMetricValue{}
 	for _, key := range t.Columns.Metrics {
 		e, ok := evals[key]
 		if !ok {
 			continue
 		}
 		m := t.Metrics[key]
-		out = append(out, gin.H{"name": tbMetricName{Group: m.Group, Tag: m.Tag}, "value": web.Float(e.Value), "trainingStep": e.Step, "wallTimeSecs": web.Float(e.Wall)})
+		out = append(out, tbMetricValue{Name: tbMetricName{Group: m.Group, Tag: m.Tag}, Value: web.Float(e.Value), TrainingStep: e.Step, WallTimeSecs: web.Float(e.Wall)})
 	}
 	return out
 }
@@ -480,13 +529,7 @@ func (s *API) tbHParamsMetricEvals(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	run := req.SessionName
-	if g := req.MetricName.Group; g != "" {
-		run = run + "/" + g
-		if req.SessionName == engine.RootRun {
-			run = g
-		}
-	}
+	run := hparams.MetricRun(req.SessionName, req.MetricName.Group)
 	r, err := s.h.Engine.FindRun(c.Request.Context(), b.ID, run)
 	if err != nil {
 		return err

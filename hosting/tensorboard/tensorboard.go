@@ -15,6 +15,7 @@ import (
 
 	"tbhost/hosting/engine"
 	"tbhost/hosting/kind"
+	"tbhost/hosting/markdown"
 	"tbhost/hosting/web"
 	"tbhost/sampler"
 )
@@ -35,17 +36,23 @@ const (
 // standard deviations.
 var distributionBPS = [...]float64{0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000}
 
-// tbPlugins lists the dashboards plugins_listing reports, in tab order.
-var tbPlugins = []struct{ name, tab string }{
-	{"scalars", "Scalars"},
-	{"images", "Images"},
-	{"audio", "Audio"},
-	{"graphs", "Graphs"},
-	{"distributions", "Distributions"},
-	{"histograms", "Histograms"},
-	{"text", "Text"},
-	{"pr_curves", "PR Curves"},
-	{"hparams", "HParams"},
+// tbPlugins lists the dashboards plugins_listing reports, in tab order,
+// with what TensorBoard's plugins say of themselves (their
+// frontend_metadata: tab name, whether a reload skips it, the custom
+// element that draws it).
+var tbPlugins = []struct {
+	name, tab, element string
+	disableReload      bool
+}{
+	{"scalars", "scalars", "tf-scalar-dashboard", false},
+	{"images", "images", "tf-image-dashboard", false},
+	{"audio", "audio", "tf-audio-dashboard", false},
+	{"graphs", "graphs", "tf-graph-dashboard", true},
+	{"distributions", "distributions", "tf-distribution-dashboard", false},
+	{"histograms", "histograms", "tf-histogram-dashboard", false},
+	{"text", "text", "tf-text-dashboard", false},
+	{"pr_curves", "PR Curves", "tf-pr-curve-dashboard", false},
+	{"hparams", "hparams", "tf-hparams-dashboard", false},
 }
 
 // API serves TensorBoard's data routes of every board.
@@ -181,7 +188,11 @@ func (s *API) tbPluginsListing(c *gin.Context) error {
 		buf.WriteString(strconv.FormatBool(has[p.name]))
 		buf.WriteString(`,"tab_name":`)
 		buf.WriteString(strconv.Quote(p.tab))
-		buf.WriteString(`,"disable_reload":false,"remove_dom":false}`)
+		buf.WriteString(`,"disable_reload":`)
+		buf.WriteString(strconv.FormatBool(p.disableReload))
+		buf.WriteString(`,"remove_dom":false,"loading_mechanism":{"type":"CUSTOM_ELEMENT","element_name":`)
+		buf.WriteString(strconv.Quote(p.element))
+		buf.WriteString(`}}`)
 	}
 	buf.WriteByte('}')
 	c.Data(http.StatusOK, "application/json; charset=utf-8", buf.Bytes())
@@ -199,9 +210,8 @@ func tbTagEntry(r *engine.Run, t sampler.TagInfo) (tbTagInfo, error) {
 	e := tbTagInfo{}
 	if m := r.Digest().Tags[t.Tag]; m != nil {
 		e.DisplayName = m.DisplayName
-		// TensorBoard sends the description as HTML rendered from Markdown;
-		// escaped text is the safe subset of that.
-		e.Description = html.EscapeString(m.Description)
+		// TensorBoard sends the description as HTML rendered from Markdown.
+		e.Description = markdown.ToHTML(m.Description)
 	}
 	return e, nil
 }
@@ -620,28 +630,24 @@ func (s *API) tbText(c *gin.Context) error {
 		Text        string     `json:"text"`
 		StringArray [][]string `json:"string_array"`
 	}
+	// ?markdown=false: the strings as sanitised HTML, not as Markdown.
+	plain := c.Query("markdown") == "false"
 	out := make([]text, 0, len(its))
 	for _, x := range its {
 		strs := make([]string, len(x.Strings))
 		for i, b := range x.Strings {
 			strs[i] = string(b)
 		}
-		out = append(out, text{WallTime: web.Float(x.Wall), Step: x.Step, Text: renderText(strs), StringArray: textTable(strs, x.Shape)})
+		h := ""
+		if plain {
+			h = markdown.PlainHTML(strs, x.Shape)
+		} else {
+			h = markdown.TextHTML(strs, x.Shape)
+		}
+		out = append(out, text{WallTime: web.Float(x.Wall), Step: x.Step, Text: h, StringArray: textTable(strs, x.Shape)})
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
-}
-
-// renderText renders strings as simple, escaped HTML: one paragraph per
-// string (TensorBoard renders Markdown; escaping keeps the page safe).
-func renderText(strs []string) string {
-	var sb strings.Builder
-	for _, s := range strs {
-		sb.WriteString("<p>")
-		sb.WriteString(strings.ReplaceAll(html.EscapeString(s), "\n", "<br>"))
-		sb.WriteString("</p>")
-	}
-	return sb.String()
 }
 
 // textTable shapes strings as rows: rank 0 and rank 1 give one string per
@@ -672,12 +678,36 @@ type tbPRCurve struct {
 	FalseNegatives []web.Float `json:"false_negatives"`
 }
 
-// prCurve gives a pr_curves item in TensorBoard's shape.
+// prCurve gives a pr_curves item in TensorBoard's shape
+// (pr_curves_plugin._make_pr_entry): the trailing thresholds where no
+// example is predicted positive (TP+FP, each truncated to an integer, is
+// 0; precision is undefined there) are dropped, the first one always
+// kept, and the counts are truncated to integers.
 func prCurve(x engine.Item) tbPRCurve {
 	p := x.PRCurve()
-	return tbPRCurve{WallTime: web.Float(x.Wall), Step: x.Step, TruePositives: web.Floats(p.TP), FalsePositives: web.Floats(p.FP),
-		TrueNegatives: web.Floats(p.TN), FalseNegatives: web.Floats(p.FN), Precision: web.Floats(p.Precision), Recall: web.Floats(p.Recall),
-		Thresholds: web.Floats(p.Thresholds)}
+	end := len(p.TP)
+	for end > 1 && prCount(p.TP[end-1])+prCount(p.FP[end-1]) == 0 {
+		end--
+	}
+	counts := func(v []float64) []web.Float {
+		out := make([]web.Float, end)
+		for i := range out {
+			out[i] = web.Float(prCount(v[i]))
+		}
+		return out
+	}
+	return tbPRCurve{WallTime: web.Float(x.Wall), Step: x.Step, TruePositives: counts(p.TP), FalsePositives: counts(p.FP),
+		TrueNegatives: counts(p.TN), FalseNegatives: counts(p.FN), Precision: web.Floats(p.Precision[:end]), Recall: web.Floats(p.Recall[:end]),
+		Thresholds: web.Floats(p.Thresholds[:end])}
+}
+
+// prCount is a count of a PR curve as TensorBoard gives it: truncated
+// toward zero (non-finite values are kept as they are).
+func prCount(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	return math.Trunc(v)
 }
 
 // tbPRCurves answers {run: [entry...]} for the tag in each ?run= given
