@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"tbhost/hosting"
+	"tbhost/hosting/engine"
 	"tbhost/hosting/store"
 	"tbhost/tfevents"
 )
@@ -520,9 +521,13 @@ func ingestInProcess(ctx context.Context, files []genFile, chunk int) (Throughpu
 	if err != nil {
 		return Throughput{}, err
 	}
+	b, _, err := srv.Engine().CreateBoard(ctx, engine.BoardSpec{Name: "in process"})
+	if err != nil {
+		return Throughput{}, err
+	}
 	start := time.Now()
 	n, err := eachChunk(files, chunk, math.MaxInt64, func(f genFile, off int64, p []byte) error {
-		if _, err := srv.Append(ctx, "inprocess", runName, f.Name, off, p); err != nil {
+		if _, err := srv.Append(ctx, b.ID, runName, f.Name, off, p); err != nil {
 			return fmt.Errorf("append %s at %d: %w", f.Name, off, err)
 		}
 		return nil
