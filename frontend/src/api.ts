@@ -53,6 +53,22 @@ export interface PRItem {
   precision: (number | string)[]; recall: (number | string)[];
   tp?: number[]; fp?: number[]; tn?: number[]; fn?: number[]; thresholds?: number[];
 }
+/** One run of GET /runs, with its annotations: note (Markdown) and
+ * note_html (the server's sanitised rendering, the only form the page
+ * inserts as HTML), baseline when the owner marked it. */
+export interface RunInfo {
+  name: string;
+  first_wall_time?: number;
+  last_wall_time?: number;
+  tags?: number;
+  note?: string;
+  note_html?: string;
+  baseline?: boolean;
+}
+
+/** The answer of PATCH /annotations. */
+export interface Annotation { run: string; note: string; note_html: string; baseline: boolean }
+
 export interface HParamsResponse { runs: Record<string, { hparams?: Record<string, unknown>; metrics?: Record<string, unknown> }> }
 
 export { num } from './format';
@@ -104,6 +120,22 @@ export class Api {
 
   blob(sha: string): string { return this.url('/blobs/' + encodeURIComponent(sha)); }
 
+  /** send makes a write (or a GET that needs the write token) with the
+   * owner's token as Bearer; the server's error sentence on failure. */
+  async send<T>(method: string, path: string, params: Record<string, Param>, token: string, body?: unknown): Promise<T> {
+    const u = this.url(path, params);
+    track(u);
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: 'Bearer ' + token };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(u, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!res.ok) {
+      let msg = res.statusText;
+      try { const j = await res.json(); if (j && j.error) msg = j.error; } catch { /* not JSON */ }
+      throw new HttpError(res.status, msg || 'HTTP ' + res.status);
+    }
+    return await res.json() as T;
+  }
+
   async get<T>(path: string, params: Record<string, Param> = {}, signal?: AbortSignal): Promise<T> {
     const u = this.url(path, params);
     track(u);
@@ -142,7 +174,7 @@ export interface Probe {
 export const probe: Probe = {
   queries: 0, scalarQueries: 0, lastQuery: '', lastScalarQuery: '', urls: [], chartsDrawn: 0, firstChartMs: 0, ready: false, timings: [],
 };
-(window as unknown as { __tbhost: Probe }).__tbhost = probe;
+if (typeof window !== 'undefined') (window as unknown as { __tbhost: Probe }).__tbhost = probe;
 
 function timing(path: string, t0: number, t1: number, t2: number) {
   if (probe.timings.length < 300) probe.timings.push([path, Math.round(t0), Math.round(t1 - t0), Math.round(t2 - t0)]);
