@@ -33,6 +33,10 @@ type Board struct {
 // idPattern matches board ids: 128 random bits as unpadded base64url.
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
 
+// ValidID reports whether id has the shape of a board id (whether or not
+// such a board exists).
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
 func checkID(id string) error {
 	if !idPattern.MatchString(id) {
 		return kind.Errorf(kind.NotFound, "board %q not found", id)

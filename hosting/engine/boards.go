@@ -11,8 +11,9 @@ import (
 	"tbhost/hosting/kind"
 )
 
-// maxEditRetries bounds how often an edit of board.json is re-applied
-// when another server wrote it at the same time.
+// maxEditRetries bounds how often an edit of board.json (or of another
+// object edited in place, retryConflicts) is re-applied when another
+// server wrote it at the same time.
 const maxEditRetries = 16
 
 // Secrets are the board's secrets in the clear, returned once, by the call
@@ -146,26 +147,43 @@ func (s *Engine) editBoard(ctx context.Context, id string, edit func(*Board) err
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
+	var out *Board
+	err := retryConflicts("board "+id, func() error {
 		b, err := s.getBoard(ctx, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !b.Deleted.IsZero() {
-			return nil, kind.Errorf(kind.NotFound, "board %s not found", id)
+			return kind.Errorf(kind.NotFound, "board %s not found", id)
 		}
 		if err := edit(b); err != nil {
-			return nil, err
+			return err
 		}
-		err = s.putBoard(ctx, b)
-		if err == nil {
-			return b, nil
+		if err := s.putBoard(ctx, b); err != nil {
+			return err
 		}
+		out = b
+		return nil
+	})
+	return out, err
+}
+
+// retryConflicts runs attempt, a read-modify-write of one stored object
+// that ends in a conditional write (Store.PutIf on the generation read),
+// again for as long as it loses the race to another writer: an error of
+// kind Conflict from attempt means the object changed since it was read,
+// so it is read and the change applied again, and concurrent changes all
+// land. Any other outcome is returned as it is, so attempt must not refuse
+// with kind Conflict. After maxEditRetries lost races it gives up with an
+// error of kind Unavailable naming what (board.json, annotations.json).
+func retryConflicts(what string, attempt func() error) error {
+	for n := 0; ; n++ {
+		err := attempt()
 		if kind.Of(err) != kind.Conflict {
-			return nil, err
+			return err
 		}
-		if attempt == maxEditRetries {
-			return nil, kind.Errorf(kind.Unavailable, "board %s is being changed by others at the same time; retry", id)
+		if n == maxEditRetries {
+			return kind.Errorf(kind.Unavailable, "%s is being changed by others at the same time; retry", what)
 		}
 	}
 }

@@ -53,6 +53,7 @@ type cache struct {
 	runs     *simplelru.LRU[string, *Run]
 	boards   *simplelru.LRU[string, boardEntry]
 	lists    *simplelru.LRU[string, runListEntry]
+	notes    *simplelru.LRU[string, notesEntry] // annotations.go
 	// gone holds recently deleted boards, so that a read that began
 	// before the delete cannot put them back. It is bounded: a read older
 	// than the last maxGone deletes finds the board gone from the store.
@@ -80,6 +81,7 @@ func newCache(maxBytes int64, ttl time.Duration) *cache {
 	})
 	c.boards, _ = simplelru.NewLRU[string, boardEntry](100000, nil)
 	c.lists, _ = simplelru.NewLRU[string, runListEntry](100000, nil)
+	c.notes, _ = simplelru.NewLRU[string, notesEntry](100000, nil)
 	return c
 }
 
@@ -192,6 +194,7 @@ func (c *cache) dropBoard(id string) {
 	c.gone.Add(id, struct{}{})
 	c.boards.Remove(id)
 	c.lists.Remove(id)
+	c.notes.Remove(id)
 	prefix := digestPrefix(id)
 	for _, k := range c.runs.Keys() {
 		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
