@@ -1,8 +1,9 @@
-// Entry point: the board page boots the app; the home page fills in this
-// server's URL in the upload commands.
+// Entry point: the board page (or a comparison of boards) boots the app;
+// the home page fills in this server's URL in the upload commands.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { BoardApp } from './board';
+import { compareIds } from './compare';
 
 function boardID(): string {
   const m = /^\/experiment\/([^/]+)/.exec(location.pathname);
@@ -11,7 +12,11 @@ function boardID(): string {
 }
 
 const page = document.body.dataset.page;
-if (page === 'board') {
+// a comparison (/compare/<ids>/) is the board page over several boards
+const ids = compareIds(location.pathname);
+if (page === 'board' && ids) {
+  new BoardApp(ids.join(','), ids).start();
+} else if (page === 'board') {
   const app = new BoardApp(boardID());
   app.start();
 } else if (page === 'home') {

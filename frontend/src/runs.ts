@@ -1,7 +1,11 @@
 // The runs sidebar: a virtualised list (only the rows in view exist in the
 // DOM, so 1000s of runs cost nothing), a substring/regex filter and
-// select all/none.
+// select all/none. Baselines come first and stay listed whatever the
+// filter; a run's note shows while the pointer is on its row, and the
+// owner gets an edit button per run.
+import { RunInfo } from './api';
 import { compileFilter, el } from './format';
+import { NotePopover } from './notes';
 
 export interface RunsHost {
   runs(): string[];
@@ -9,6 +13,11 @@ export interface RunsHost {
   isSelected(run: string): boolean;
   setSelected(runs: string[], on: boolean): void;
   filterChanged(text: string, regex: boolean): void;
+  runInfo(run: string): RunInfo | undefined;
+  isBaseline(run: string): boolean;
+  canEdit(run: string): boolean;
+  editRun(run: string): void;
+  readonly notePop: NotePopover;
 }
 
 const ROW = 24;
@@ -51,8 +60,10 @@ export class RunList {
     };
     this.filterInput.addEventListener('input', onFilter);
     this.regexBox.addEventListener('change', onFilter);
-    document.getElementById('runs-all')!.addEventListener('click', () => this.host.setSelected(this.shown, true));
-    document.getElementById('runs-none')!.addEventListener('click', () => this.host.setSelected(this.shown, false));
+    // All and None act on the runs the filter matches
+    const matching = () => this.shown.filter((r) => this.compiled.test(r));
+    document.getElementById('runs-all')!.addEventListener('click', () => this.host.setSelected(matching(), true));
+    document.getElementById('runs-none')!.addEventListener('click', () => this.host.setSelected(matching(), false));
     this.list.addEventListener('scroll', () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(this.list);
     this.rows.addEventListener('change', (ev) => {
@@ -60,6 +71,18 @@ export class RunList {
       const run = t.closest<HTMLElement>('.run-item')?.dataset.run;
       if (run !== undefined) this.host.setSelected([run], t.checked);
     });
+    this.rows.addEventListener('click', (ev) => {
+      const b = (ev.target as HTMLElement).closest('.run-edit');
+      const run = b?.closest<HTMLElement>('.run-item')?.dataset.run;
+      if (!b || run === undefined) return;
+      ev.preventDefault();
+      this.host.editRun(run);
+    });
+    this.rows.addEventListener('mouseover', (ev) => {
+      const row = (ev.target as HTMLElement).closest<HTMLElement>('.run-item');
+      if (row?.dataset.run !== undefined) this.host.notePop.show(row, row.dataset.run, this.host.runInfo(row.dataset.run));
+    });
+    this.rows.addEventListener('mouseleave', () => this.host.notePop.hide());
     this.refilter();
   }
 
@@ -72,7 +95,7 @@ export class RunList {
     this.compiled = compileFilter(this.filterText, this.regex);
     this.filterInput.classList.toggle('invalid', !!this.compiled.error);
     this.filterInput.title = this.compiled.error;
-    this.shown = this.host.runs().filter((r) => this.compiled.test(r));
+    this.shown = this.host.runs().filter((r) => this.host.isBaseline(r) || this.compiled.test(r));
     this.spacer.style.height = this.shown.length * ROW + 'px';
     this.render();
   }
@@ -102,14 +125,27 @@ export class RunList {
       let row = existing[i] as HTMLElement | undefined;
       if (!row) {
         const box = el('input', { type: 'checkbox' });
-        row = el('label', { class: 'run-item', role: 'listitem' }, box, el('span', { class: 'swatch' }), el('span', { class: 'run-name' }));
+        row = el('label', { class: 'run-item', role: 'listitem' }, box, el('span', { class: 'swatch' }), el('span', { class: 'run-name' }), el('span', { class: 'run-extra' }));
         frag.append(row);
       }
       if (row.dataset.run !== run) {
         row.dataset.run = run;
         (row.children[2] as HTMLElement).textContent = run;
         row.title = run;
-        (row.children[1] as HTMLElement).style.background = this.host.color(run);
+      }
+      // colours follow the runs table's groups; notes and baselines the owner
+      (row.children[1] as HTMLElement).style.background = this.host.color(run);
+      const info = this.host.runInfo(run);
+      const sig = [info?.baseline ? 'b' : '', info?.note_html ? 'n' : '', this.host.canEdit(run) ? 'e' : ''].join('');
+      if (row.dataset.extra !== sig) {
+        row.dataset.extra = sig;
+        row.classList.toggle('baseline', !!info?.baseline);
+        (row.children[1] as HTMLElement).classList.toggle('dashed', !!info?.baseline);
+        const extra: HTMLElement[] = [];
+        if (info?.baseline) extra.push(el('span', { class: 'baseline-badge', text: 'baseline' }));
+        if (info?.note_html) extra.push(el('span', { class: 'note-mark', text: '✎', title: 'has a note' }));
+        if (this.host.canEdit(run)) extra.push(el('button', { type: 'button', class: 'run-edit btn small', text: 'Edit', title: 'Edit the note, or mark as baseline' }));
+        (row.children[3] as HTMLElement).replaceChildren(...extra);
       }
       (row.children[0] as HTMLInputElement).checked = this.host.isSelected(run);
     }

@@ -7,6 +7,7 @@ import { ScalarMultiResponse, ScalarResponse, mark, num, probe } from './api';
 import { BoardApp, Lazy, View, groupTags } from './board';
 import { padding, recordAxes, xAxis, yAxis } from './axes';
 import { compileFilter, el, fmtDuration, fmtStep, fmtValue, fmtWall, lowerBound, nearest, withAlpha } from './format';
+import { noteElement } from './notes';
 import { smooth } from './smoothing';
 import { XAxis } from './state';
 
@@ -246,6 +247,8 @@ export class ScalarsView implements View {
 interface Drawn {
   run: string;
   color: string;
+  /** A baseline: dashed, named in the chart's legend. */
+  baseline: boolean;
   s: Series;
   xs: Float64Array; // x of each point, in x order
   order: Uint32Array | null; // point index of each x position (null: same as step order)
@@ -260,6 +263,7 @@ class ScalarChart {
   private plotEl: HTMLElement;
   private tip: HTMLElement;
   private note: HTMLElement;
+  private legend: HTMLElement;
   private dlMenu: HTMLElement;
   private u: uPlot | null = null;
   private visible = false;
@@ -280,6 +284,8 @@ class ScalarChart {
     this.tip = el('div', { class: 'tooltip' });
     this.tip.hidden = true;
     this.note = el('span', { class: 'chart-note' });
+    this.legend = el('div', { class: 'chart-legend' });
+    this.legend.hidden = true;
     const png = el('button', { type: 'button', class: 'btn small png', title: 'Download the chart as PNG', text: 'PNG' });
     png.addEventListener('click', () => this.png());
     this.dlMenu = el('div', { class: 'dl-menu' });
@@ -288,6 +294,7 @@ class ScalarChart {
     this.el = el('div', { class: 'chart card', 'data-tag': tag, 'data-state': 'idle', 'data-series': '0' },
       el('div', { class: 'chart-head' }, el('span', { class: 'chart-title', title: tag, text: tag }), this.note,
         el('span', { class: 'chart-actions' }, png, dl)),
+      this.legend,
       el('div', { class: 'plot-wrap' }, this.plotEl, this.tip),
     );
     const info = this.view.app.tagsFor('scalars', false).get(tag);
@@ -442,7 +449,7 @@ class ScalarChart {
         const i = nearest(s.step, step);
         return i < 0 ? NaN : s.wall[i] - base;
       };
-      this.drawn.push({ run, color: this.view.app.color(run), s, xs, order, raw: [], smooth: [], smoothVals: new Float64Array(0), stepX });
+      this.drawn.push({ run, color: this.view.app.color(run), baseline: this.view.app.isBaseline(run), s, xs, order, raw: [], smooth: [], smoothVals: new Float64Array(0), stepX });
     }
     this.resmooth(logY);
   }
@@ -531,6 +538,10 @@ class ScalarChart {
     this.prepare();
     const st = this.view.app.state;
     this.el.dataset.series = String(this.drawn.length);
+    // the runs drawn, for tests and tools (small charts only)
+    this.el.dataset.runs = this.drawn.length <= 100 ? JSON.stringify(this.drawn.map((d) => d.run)) : '';
+    this.el.dataset.baselines = JSON.stringify(this.drawn.filter((d) => d.baseline).map((d) => d.run));
+    this.drawLegend();
     let nf = 0;
     for (const d of this.drawn) nf += d.s.nonfinite.length;
     this.note.textContent = nf ? `${nf} non-finite` : '';
@@ -566,7 +577,15 @@ class ScalarChart {
   /** structureKey: what needs a new uPlot (not only new data) when it changes. */
   private structureKey(): string {
     const st = this.view.app.state;
-    return JSON.stringify([this.drawn.map((d) => d.run), st.x, st.logY, st.smoothing > 0]);
+    return JSON.stringify([this.drawn.map((d) => [d.run, d.color, d.baseline]), st.x, st.logY, st.smoothing > 0]);
+  }
+
+  /** drawLegend names the baselines drawn, with their dashed line. */
+  private drawLegend() {
+    const base = this.drawn.filter((d) => d.baseline);
+    this.legend.hidden = !base.length;
+    this.legend.replaceChildren(...base.map((d) => el('span', { class: 'legend-item baseline', 'data-run': d.run, title: 'baseline: ' + d.run },
+      el('span', { class: 'legend-dash', style: `border-top-color:${d.color}` }), el('span', { class: 'legend-name', text: d.run }))));
   }
 
   /** pointsInView counts the drawn raw points inside the x range. */
@@ -583,8 +602,10 @@ class ScalarChart {
     const series: uPlot.Series[] = [{}];
     for (const d of this.drawn) {
       const facets = [{ scale: 'x', auto: true }, { scale: 'y', auto: true }];
-      series.push({ label: d.run, stroke: smoothing ? withAlpha(d.color, 0.25) : d.color, width: 1, points: { show: false }, paths: uPlot.paths.linear!(), facets } as uPlot.Series);
-      series.push({ label: d.run + ' (smoothed)', stroke: d.color, width: 1.5, points: { show: false }, paths: uPlot.paths.linear!(), facets, show: smoothing } as uPlot.Series);
+      // a baseline: dashed and wider, drawn whatever the filter
+      const dash = d.baseline ? [6 * uPlot.pxRatio, 4 * uPlot.pxRatio] : undefined;
+      series.push({ label: d.run, stroke: smoothing ? withAlpha(d.color, 0.25) : d.color, width: d.baseline && !smoothing ? 2 : 1, dash: smoothing ? undefined : dash, points: { show: false }, paths: uPlot.paths.linear!(), facets } as uPlot.Series);
+      series.push({ label: d.run + ' (smoothed)', stroke: d.color, width: d.baseline ? 2 : 1.5, dash, points: { show: false }, paths: uPlot.paths.linear!(), facets, show: smoothing } as uPlot.Series);
     }
     return {
       mode: 2,
@@ -753,9 +774,9 @@ class ScalarChart {
     const tbody = el('tbody');
     for (const { d, i } of rows) {
       const j = d.order ? d.order[i] : i;
-      const tr = el('tr', {},
-        el('td', {}, el('span', { class: 'swatch', style: `background:${d.color}` })),
-        el('td', { class: 'tip-run', text: d.run }),
+      const tr = el('tr', { class: d.baseline ? 'baseline' : '' },
+        el('td', {}, el('span', { class: 'swatch' + (d.baseline ? ' dashed' : ''), style: `background:${d.color}` })),
+        el('td', { class: 'tip-run', text: d.run + (d.baseline ? ' (baseline)' : '') }),
       );
       if (smoothing) tr.append(el('td', { class: 'num tip-smoothed', text: fmtValue(d.smoothVals[i]) }));
       tr.append(el('td', { class: 'num tip-value', text: fmtValue(d.s.value[j]) }), el('td', { class: 'num tip-step', text: fmtStep(d.s.step[j]) }));
@@ -770,6 +791,12 @@ class ScalarChart {
     const table = el('table', {}, el('thead', {}, head), tbody);
     this.tip.replaceChildren(table);
     if (total > rows.length) this.tip.append(el('div', { class: 'muted', text: `${total - rows.length} more runs (closest to the cursor shown)` }));
+    // the notes of the runs shown (the server's sanitised HTML), a few
+    const notes = rows.filter(({ d }) => this.view.app.runInfo(d.run)?.note_html).slice(0, 3);
+    for (const { d } of notes) {
+      this.tip.append(el('div', { class: 'tip-note', 'data-run': d.run },
+        el('span', { class: 'swatch', style: `background:${d.color}` }), el('strong', { text: d.run }), noteElement(this.view.app.runInfo(d.run), 'note md')));
+    }
     this.tip.hidden = false;
     // place it beside the cursor, inside the card
     const wrap = this.plotEl.getBoundingClientRect();

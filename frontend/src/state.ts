@@ -17,15 +17,26 @@ export interface ViewState {
   off: string[];
   /** ... or the only runs turned on (when most are off); null: not used. */
   on: string[] | null;
+  /** The runs table: shown, its metrics (scalar tags), the column it is
+   * sorted by ('' the runs' order) and how, the column it groups by, and
+   * one filter: rows whose cell in filterCol is filterValue. */
+  table: boolean;
+  tableMetrics: string[];
+  tableSort: string;
+  tableDesc: boolean;
+  tableGroup: string;
+  tableFilterCol: string;
+  tableFilterValue: string;
 }
 
 export const defaults: ViewState = {
   tab: '', runFilter: '', runRegex: false, tagFilter: '', smoothing: 0.6, x: 'step', logY: false, band: true,
   histMode: 'offset', off: [], on: null,
+  table: false, tableMetrics: [], tableSort: '', tableDesc: false, tableGroup: '', tableFilterCol: '', tableFilterValue: '',
 };
 
 export function readState(hash: string): ViewState {
-  const s: ViewState = { ...defaults, off: [], on: null };
+  const s: ViewState = { ...defaults, off: [], on: null, tableMetrics: [] };
   const q = new URLSearchParams(hash.replace(/^#/, ''));
   if (q.has('tab')) s.tab = q.get('tab')!;
   if (q.has('runs')) s.runFilter = q.get('runs')!;
@@ -42,6 +53,12 @@ export function readState(hash: string): ViewState {
   if (q.get('hist') === 'overlay') s.histMode = 'overlay';
   s.off = q.getAll('off');
   if (q.has('on')) s.on = q.getAll('on').filter((r) => r !== '');
+  s.table = q.get('table') === '1';
+  s.tableMetrics = q.getAll('tm').filter((m) => m !== '');
+  s.tableSort = q.get('tsort') ?? '';
+  s.tableDesc = q.get('tdesc') === '1';
+  s.tableGroup = q.get('tgroup') ?? '';
+  if (q.has('tf')) { s.tableFilterCol = q.get('tf')!; s.tableFilterValue = q.get('tv') ?? ''; }
   return s;
 }
 
@@ -62,6 +79,12 @@ export function writeState(s: ViewState): string {
   } else {
     for (const r of s.off) q.append('off', r);
   }
+  if (s.table) q.set('table', '1');
+  for (const m of s.tableMetrics) q.append('tm', m);
+  if (s.tableSort) q.set('tsort', s.tableSort);
+  if (s.tableSort && s.tableDesc) q.set('tdesc', '1');
+  if (s.tableGroup) q.set('tgroup', s.tableGroup);
+  if (s.tableFilterCol) { q.set('tf', s.tableFilterCol); q.set('tv', s.tableFilterValue); }
   const str = q.toString();
   return str ? '#' + str : '';
 }
