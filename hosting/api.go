@@ -24,21 +24,40 @@ type RunInfo struct {
 	FirstWallTime web.Float `json:"first_wall_time"`
 	LastWallTime  web.Float `json:"last_wall_time"`
 	Tags          int       `json:"tags"`
+	// The owner's annotation of the run (annotations.go): its note as
+	// Markdown and rendered, and whether it is a baseline.
+	Note     string `json:"note,omitempty"`
+	NoteHTML string `json:"note_html,omitempty"`
+	Baseline bool   `json:"baseline,omitempty"`
 }
 
 func (s *Server) getRuns(c *gin.Context) error {
-	b, runs, done, err := s.h.ReadableRuns(c)
-	if err != nil || done {
+	b, err := s.h.ReadableBoard(c)
+	if err != nil {
 		return err
 	}
-	return s.h.Answers.JSON(c, web.ETag(c, b, runs...), func() ([]byte, error) { return runsJSON(runs) })
+	runs, err := s.eng.Runs(c.Request.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	notes, err := s.eng.Annotations(c.Request.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	etag := notesETag(web.ETag(c, b, runs...), notes)
+	if web.NotModifiedETag(c, b, etag) {
+		return nil
+	}
+	return s.h.Answers.JSON(c, etag, func() ([]byte, error) { return runsJSON(runs, notes) })
 }
 
-func runsJSON(runs []*engine.Run) ([]byte, error) {
+func runsJSON(runs []*engine.Run, notes *engine.Annotations) ([]byte, error) {
 	out := make([]RunInfo, 0, len(runs))
 	for _, r := range runs {
 		tags := r.Samples().Tags()
-		ri := RunInfo{Name: r.Name(), Tags: len(tags), FirstWallTime: web.Float(math.Inf(1)), LastWallTime: 0}
+		a := notes.Of(r.Name())
+		ri := RunInfo{Name: r.Name(), Tags: len(tags), FirstWallTime: web.Float(math.Inf(1)), LastWallTime: 0,
+			Note: a.Note, NoteHTML: noteHTML(a.Note), Baseline: a.Baseline}
 		for _, t := range tags {
 			ri.FirstWallTime = min(ri.FirstWallTime, web.Float(t.FirstWall))
 			ri.LastWallTime = max(ri.LastWallTime, web.Float(t.LastWall))

@@ -142,6 +142,8 @@ func (s *Server) routes() *gin.Engine {
 	api.PUT("/boards/:id/files", s.h.Handle(s.appendFile))
 	api.POST("/boards/:id/batch", s.h.Handle(s.appendBatch))
 	api.GET("/boards/:id/runs", s.h.Handle(s.getRuns))
+	api.GET("/boards/:id/annotations", s.h.Handle(s.getAnnotations))
+	api.PATCH("/boards/:id/annotations", s.h.Handle(s.annotateRun))
 	api.GET("/boards/:id/tags", s.h.Handle(s.getTags))
 	api.GET("/boards/:id/scalars", s.h.Handle(s.getScalars))
 	api.GET("/boards/:id/scalars_multi", s.h.Handle(s.getScalarsMulti))

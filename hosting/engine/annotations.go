@@ -194,6 +194,12 @@ func (s *Engine) Annotate(ctx context.Context, id, token, run string, edit Annot
 		return "", Annotation{}, err
 	}
 	name := r.Name()
+	// This server's edits of the board's annotations go one at a time
+	// (the per-key locks, keyed by the object's store key): racing each
+	// other for one object, many would lose again and again. Only edits
+	// through other servers race, and retryConflicts re-applies those.
+	unlock := s.runs.lock(annotationsKey(id))
+	defer unlock()
 	var out Annotation
 	err = retryConflicts("the annotations of board "+id, func() error {
 		a, err := s.getAnnotations(ctx, id)

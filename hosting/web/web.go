@@ -148,7 +148,13 @@ func ETag(c *gin.Context, b *engine.Board, runs ...*engine.Run) string {
 // NotModified sets ETag and Cache-Control from the runs' versions and
 // the request, and answers 304 when the client has that version.
 func NotModified(c *gin.Context, b *engine.Board, runs ...*engine.Run) bool {
-	etag := ETag(c, b, runs...)
+	return NotModifiedETag(c, b, ETag(c, b, runs...))
+}
+
+// NotModifiedETag is NotModified for an answer whose version etag names
+// more than its runs (ETag extended, as the runs answer does with the
+// board's annotations).
+func NotModifiedETag(c *gin.Context, b *engine.Board, etag string) bool {
 	c.Header("ETag", etag)
 	if b.Private {
 		c.Header("Cache-Control", "private, no-cache")
