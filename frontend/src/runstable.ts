@@ -57,6 +57,7 @@ export class RunsTablePanel {
       const col = columnById(this.table, s.tableFilterCol);
       s.tableFilterValue = col ? distinctValues(col)[0]?.key ?? '' : '';
       this.app.saveState();
+      this.fillSelects();
       this.rows();
     });
     this.filterValue.addEventListener('change', () => { this.app.state.tableFilterValue = this.filterValue.value; this.app.saveState(); this.rows(); });

@@ -604,7 +604,7 @@ class ScalarChart {
       const facets = [{ scale: 'x', auto: true }, { scale: 'y', auto: true }];
       // a baseline: dashed and wider, drawn whatever the filter
       const dash = d.baseline ? [6 * uPlot.pxRatio, 4 * uPlot.pxRatio] : undefined;
-      series.push({ label: d.run, stroke: smoothing ? withAlpha(d.color, 0.25) : d.color, width: d.baseline && !smoothing ? 2 : 1, dash: smoothing ? undefined : dash, points: { show: false }, paths: uPlot.paths.linear!(), facets } as uPlot.Series);
+      series.push({ label: d.run, stroke: smoothing ? withAlpha(d.color, 0.25) : d.color, width: d.baseline && !smoothing ? 2 : 1, dash, points: { show: false }, paths: uPlot.paths.linear!(), facets } as uPlot.Series);
       series.push({ label: d.run + ' (smoothed)', stroke: d.color, width: d.baseline ? 2 : 1.5, dash, points: { show: false }, paths: uPlot.paths.linear!(), facets, show: smoothing } as uPlot.Series);
     }
     return {
