@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 
@@ -110,17 +111,44 @@ type PRCurve struct {
 }
 
 // PRCurve splits a [6, n] pr_curves tensor (rows TP, FP, TN, FN,
-// precision, recall) into its rows; threshold j is j/(n-1).
+// precision, recall) into its rows, as TensorBoard's pr_curves plugin
+// gives them (_make_pr_entry): threshold j is j/(n-1); the counts are
+// truncated toward zero; the trailing thresholds where no example is
+// predicted positive (TP+FP is 0, so precision is undefined) are dropped,
+// the first one always kept.
 func (x Item) PRCurve() PRCurve {
 	n := len(x.Floats) / 6
 	row := func(i int) []float64 { return x.Floats[i*n : (i+1)*n : (i+1)*n] }
-	pc := PRCurve{TP: row(0), FP: row(1), TN: row(2), FN: row(3), Precision: row(4), Recall: row(5), Thresholds: make([]float64, n)}
+	counts := func(i int) []float64 {
+		out := make([]float64, n)
+		for j, v := range row(i) {
+			out[j] = prCount(v)
+		}
+		return out
+	}
+	pc := PRCurve{TP: counts(0), FP: counts(1), TN: counts(2), FN: counts(3), Precision: row(4), Recall: row(5), Thresholds: make([]float64, n)}
 	for j := range n {
 		if n > 1 {
 			pc.Thresholds[j] = float64(j) / float64(n-1)
 		}
 	}
+	end := n
+	for end > 1 && pc.TP[end-1]+pc.FP[end-1] == 0 {
+		end--
+	}
+	for _, r := range []*[]float64{&pc.TP, &pc.FP, &pc.TN, &pc.FN, &pc.Precision, &pc.Recall, &pc.Thresholds} {
+		*r = (*r)[:end]
+	}
 	return pc
+}
+
+// prCount is a count of a PR curve as TensorBoard gives it: truncated
+// toward zero (non-finite values are kept as they are).
+func prCount(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	return math.Trunc(v)
 }
 
 // BlobSHA names an image or audio clip: its SHA-256, in hex.

@@ -678,36 +678,12 @@ type tbPRCurve struct {
 	FalseNegatives []web.Float `json:"false_negatives"`
 }
 
-// prCurve gives a pr_curves item in TensorBoard's shape
-// (pr_curves_plugin._make_pr_entry): the trailing thresholds where no
-// example is predicted positive (TP+FP, each truncated to an integer, is
-// 0; precision is undefined there) are dropped, the first one always
-// kept, and the counts are truncated to integers.
+// prCurve gives a pr_curves item in TensorBoard's shape.
 func prCurve(x engine.Item) tbPRCurve {
 	p := x.PRCurve()
-	end := len(p.TP)
-	for end > 1 && prCount(p.TP[end-1])+prCount(p.FP[end-1]) == 0 {
-		end--
-	}
-	counts := func(v []float64) []web.Float {
-		out := make([]web.Float, end)
-		for i := range out {
-			out[i] = web.Float(prCount(v[i]))
-		}
-		return out
-	}
-	return tbPRCurve{WallTime: web.Float(x.Wall), Step: x.Step, TruePositives: counts(p.TP), FalsePositives: counts(p.FP),
-		TrueNegatives: counts(p.TN), FalseNegatives: counts(p.FN), Precision: web.Floats(p.Precision[:end]), Recall: web.Floats(p.Recall[:end]),
-		Thresholds: web.Floats(p.Thresholds[:end])}
-}
-
-// prCount is a count of a PR curve as TensorBoard gives it: truncated
-// toward zero (non-finite values are kept as they are).
-func prCount(v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return v
-	}
-	return math.Trunc(v)
+	return tbPRCurve{WallTime: web.Float(x.Wall), Step: x.Step, TruePositives: web.Floats(p.TP), FalsePositives: web.Floats(p.FP),
+		TrueNegatives: web.Floats(p.TN), FalseNegatives: web.Floats(p.FN), Precision: web.Floats(p.Precision), Recall: web.Floats(p.Recall),
+		Thresholds: web.Floats(p.Thresholds)}
 }
 
 // tbPRCurves answers {run: [entry...]} for the tag in each ?run= given
