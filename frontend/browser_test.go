@@ -1,7 +1,7 @@
 package frontend_test
 
 // Browser tests of the board page: a real hosting server with boards
-// uploaded over HTTP from the shared fixtures, and one headless Chromium
+// uploaded over HTTP from the corpora (fixtureDir), and one headless Chromium
 // shared by the whole test binary (a new tab per test).
 
 import (
@@ -125,10 +125,6 @@ func chromiumPath() string {
 
 // ---- boards -------------------------------------------------------------
 
-func fixtureDir(name string) string {
-	return filepath.Join("..", "..", "shared", "fixtures", "real", name)
-}
-
 type created struct {
 	ID    string `json:"id"`
 	URL   string `json:"url"`
@@ -234,8 +230,9 @@ var (
 	boards   = map[string]string{}
 )
 
-// fixtureBoard uploads a fixture log dir once per test binary and returns
-// the board's id.
+// fixtureBoard uploads a fixture log dir (see fixtureDir: the real
+// corpus' folder, or its stand-in) once per test binary and returns the
+// board's id.
 func fixtureBoard(tb testing.TB, fixture string) string {
 	tb.Helper()
 	boardsMu.Lock()
@@ -244,7 +241,7 @@ func fixtureBoard(tb testing.TB, fixture string) string {
 		return id
 	}
 	b := createBoard(tb, fixture, "Fixture **"+fixture+"** uploaded by the frontend tests. See [tbhost](https://example.com/tbhost) <script>alert('x')</script>")
-	uploadDir(tb, b, fixtureDir(fixture))
+	uploadDir(tb, b, fixtureDir(tb, fixture))
 	boards[fixture] = b.ID
 	return b.ID
 }
