@@ -71,12 +71,15 @@ type ExportResult struct {
 	Runs, Files int   // raw event files and their runs
 	Bytes       int64 // bytes of raw event files
 	Series      int   // scalar CSV files
+	Annotated   int   // runs with a note or a baseline mark in AnnotationsFile
 }
 
 // Export downloads a board into dir: the raw event files at
 // dir/<run>/<file>, so that `tensorboard --logdir dir` reads them, and every
 // scalar series at full resolution as dir/csv/<run>/<tag>.csv (names made
-// safe for a file system).
+// safe for a file system), and the runs' notes and baseline marks, if any,
+// as dir/tbhost-annotations.json (AnnotationsFile: an upload of dir to a
+// new board brings them back).
 func (c *Client) Export(ctx context.Context, id, dir string, o ExportOptions) (*ExportResult, error) {
 	logf := o.Logf
 	if logf == nil {
@@ -106,6 +109,12 @@ func (c *Client) Export(ctx context.Context, id, dir string, o ExportOptions) (*
 		}
 		res.Runs, res.Files, res.Bytes = runs, files, n
 		logf("raw event files: %d %s in %d %s (%s)", files, plural(files, "file", "files"), runs, plural(runs, "run", "runs"), FormatBytes(n))
+	}
+	if res.Annotated, err = c.exportAnnotations(ctx, root, id); err != nil {
+		return nil, err
+	}
+	if res.Annotated > 0 {
+		logf("run notes and baselines: %d %s in %s", res.Annotated, plural(res.Annotated, "run", "runs"), filepath.Join(dir, AnnotationsFile))
 	}
 	if !o.NoCSV {
 		tags, err := c.Tags(ctx, id)

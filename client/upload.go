@@ -59,11 +59,12 @@ type Uploader struct {
 	// Now is the clock of Progress's Elapsed and ETA (time.Now when nil).
 	Now func() time.Time
 
-	passes  int
-	noBatch bool              // the server has no batch route
-	mu      sync.Mutex        // guards remote, warned, and a pass's Summary and Progress
-	remote  map[fileKey]int64 // bytes the server holds, per file
-	warned  map[string]bool
+	passes    int
+	noBatch   bool              // the server has no batch route
+	annotated bool              // the log dir's AnnotationsFile was applied (annotations.go)
+	mu        sync.Mutex        // guards remote, warned, and a pass's Summary and Progress
+	remote    map[fileKey]int64 // bytes the server holds, per file
+	warned    map[string]bool
 }
 
 type fileKey struct{ run, file string }
@@ -290,6 +291,10 @@ feed:
 	s.Elapsed = now().Sub(start)
 	if first != nil {
 		return s, first
+	}
+	// An exported board's notes and baselines, now that its runs are up.
+	if err := u.applyAnnotations(ctx, s); err != nil {
+		return s, err
 	}
 	if len(jobs) > 0 && (p.BytesDone > 0 || p.Pass == 1) {
 		p.Run, p.File = "", ""

@@ -11,8 +11,9 @@ import (
 const exportUsage = `Usage: tbhost export URL|ID [--out DIR] [flags]
 
 Downloads a board: its raw event files in their run folders (so that
-tensorboard --logdir DIR reads them) and every scalar series at full
-resolution as DIR/csv/<run>/<tag>.csv.
+tensorboard --logdir DIR reads them), every scalar series at full
+resolution as DIR/csv/<run>/<tag>.csv, and the runs' notes and baseline
+marks as DIR/tbhost-annotations.json (tbhost upload DIR brings them back).
 
 Flags:
 `

@@ -1,6 +1,7 @@
 // Command tbhost hosts TensorBoard event files behind permanent, shareable
 // URLs: it is the server (tbhost serve) and its command-line client (upload,
-// list, update, delete, export, health), plus local tools (inspect, bench).
+// list, update, delete, export, note, baseline, health), plus local tools
+// (inspect, bench).
 //
 // This package only parses flags and wires packages; the end-to-end tests
 // drive it through the Main type.
@@ -52,15 +53,17 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":   {(*Main).serve, "run the server"},
-	"upload":  {(*Main).upload, "upload a log dir to a board (once, or live with --watch)"},
-	"inspect": {(*Main).inspect, "summarise the event files of a log dir or one file"},
-	"list":    {(*Main).list, "list the boards created from this machine"},
-	"update":  {(*Main).update, "change a board's name or description"},
-	"delete":  {(*Main).delete, "delete a board"},
-	"export":  {(*Main).export, "download a board's raw event files and scalar CSVs"},
-	"bench":   {(*Main).bench, "measure ingest and query speed on a generated run"},
-	"health":  {(*Main).health, "ask a server whether it serves (and reaches its store)"},
+	"serve":    {(*Main).serve, "run the server"},
+	"upload":   {(*Main).upload, "upload a log dir to a board (once, or live with --watch)"},
+	"inspect":  {(*Main).inspect, "summarise the event files of a log dir or one file"},
+	"list":     {(*Main).list, "list the boards created from this machine"},
+	"update":   {(*Main).update, "change a board's name or description"},
+	"delete":   {(*Main).delete, "delete a board"},
+	"export":   {(*Main).export, "download a board's raw event files, scalar CSVs and run notes"},
+	"note":     {(*Main).note, "set or clear the Markdown note of a run"},
+	"baseline": {(*Main).baseline, "mark a run as a baseline (or --off)"},
+	"bench":    {(*Main).bench, "measure ingest and query speed on a generated run"},
+	"health":   {(*Main).health, "ask a server whether it serves (and reaches its store)"},
 }
 
 var errUsage = errors.New("usage")
