@@ -107,6 +107,8 @@ type Engine struct {
 	gates boardGates
 	// compact tracks the compactions of raw parts (compact.go).
 	compact compactor
+	// batches tracks pending batch markers and their settling (batch.go).
+	batches batchState
 	// Metrics observes ingest and store errors (nil: none).
 	Metrics Metrics
 }

@@ -333,25 +333,38 @@ func (s *Engine) loadStored(ctx context.Context, key string) (*Run, error) {
 }
 
 // readRun reads and decodes the digest at key, replays the raw parts
-// stored past it, and caches the result.
+// stored past it and the pieces of pending batches (batch.go) it lacks,
+// and caches the result. A run with neither a digest nor pending pieces
+// is an empty state with generation 0.
 func (s *Engine) readRun(ctx context.Context, key string) (*Run, error) {
-	raw, gen, err := s.store.Get(ctx, key)
-	if kind.Of(err) == kind.NotFound {
-		return &Run{key: key, d: &hostingpb.Digest{}, s: sampler.NewRun(s.samplerConfig()), loaded: s.now()}, nil
-	}
+	// The pending pieces before the digest: a marker is deleted only once
+	// the digests count it.
+	pend, err := s.pendingOf(ctx, key)
 	if err != nil {
+		return nil, err
+	}
+	raw, gen, err := s.store.Get(ctx, key)
+	if err != nil && kind.Of(err) != kind.NotFound {
 		s.storeError("get")
 		return nil, fmt.Errorf("read digest %s: %w", key, err)
 	}
-	d, state, err := decodeDigest(raw)
-	if err != nil {
-		return nil, fmt.Errorf("decode digest %s: %w", key, err)
-	}
+	d := &hostingpb.Digest{}
 	sr := sampler.NewRun(s.samplerConfig())
-	if err := sr.UnmarshalBinary(state); err != nil {
-		return nil, fmt.Errorf("decode sampler state in %s: %w", key, err)
+	if err != nil { // not found
+		if pend == nil {
+			return &Run{key: key, d: d, s: sr, loaded: s.now()}, nil
+		}
+		d.Run = pend.run
+	} else {
+		var state []byte
+		if d, state, err = decodeDigest(raw); err != nil {
+			return nil, fmt.Errorf("decode digest %s: %w", key, err)
+		}
+		if err := sr.UnmarshalBinary(state); err != nil {
+			return nil, fmt.Errorf("decode sampler state in %s: %w", key, err)
+		}
 	}
-	sr, replayed, err := s.replay(ctx, key, d, sr)
+	sr, replayed, changed, err := s.replay(ctx, key, d, sr, pend)
 	if err != nil {
 		return nil, err
 	}
@@ -360,6 +373,9 @@ func (s *Engine) readRun(ctx context.Context, key string) (*Run, error) {
 	}
 	r := newRunState(key, gen, d, sr, s.now())
 	r.replayed = replayed
+	if changed && replayed == 0 {
+		r.replayed = 1 // an empty file of a pending batch: checkpoint it too
+	}
 	s.cache.putRun(r)
 	return r, nil
 }
@@ -407,21 +423,33 @@ func decodeDigest(raw []byte) (*hostingpb.Digest, []byte, error) {
 // part stores it again, maybe longer): each is parsed from the first byte
 // not counted yet. Files are parsed in name order, as TensorBoard reads
 // them: a file found that sorts before one already counted makes the run
-// be parsed again from its first byte. It returns the state, which is sr
-// unless the run was parsed again, and the bytes replayed.
-func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr *sampler.Run) (*sampler.Run, int64, error) {
+// be parsed again from its first byte. The pieces of pending batches
+// (pend, which may be nil) are parts too, in their batch objects: those
+// the checkpoint lacks are parsed and recorded as extents, as the append
+// that answered them did, and their files join without a parse from the
+// start (the append counted them in the order they came). It returns the
+// state, which is sr unless the run was parsed again, the bytes replayed,
+// and whether pending pieces changed the state.
+func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr *sampler.Run, pend *pendingRun) (*sampler.Run, int64, bool, error) {
 	id := boardOfKey(key)
 	if d.Files == nil {
 		d.Files = map[string]*hostingpb.FileState{}
 	}
 	found, err := s.runFiles(ctx, id, d.Run)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	var last string // the last file counted, in name order
 	for name, fs := range d.Files {
 		if fs.Size > 0 && name > last {
 			last = name
+		}
+	}
+	if pend != nil {
+		for _, p := range pend.pieces {
+			if d.Files[p.file] == nil {
+				d.Files[p.file] = &hostingpb.FileState{}
+			}
 		}
 	}
 	rebuild := false
@@ -440,6 +468,7 @@ func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 		sr = sampler.NewRun(s.samplerConfig())
 	}
 	var n int64
+	changed := false
 	for _, name := range slices.Sorted(maps.Keys(d.Files)) {
 		fs := d.Files[name]
 		from := fs.Size
@@ -448,9 +477,19 @@ func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 		}
 		parts, err := s.partsFrom(ctx, id, d.Run, name, fs, from)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
+		pparts, pieceOf := pendingParts(id, name, fs, pend)
+		parts = mergeParts(parts, pparts)
 		for _, p := range parts {
+			piece, pending := pieceOf[p]
+			if pending && p.len == 0 {
+				if fs.Size == 0 && fs.LastPart == nil { // a new, empty file
+					applyExtent(d, fs, sr, piece.batch, &piece.markerEntry, nil, piece.unixNano)
+					changed = true
+				}
+				continue
+			}
 			if p.off+p.len <= fs.Size {
 				continue // counted already
 			}
@@ -459,22 +498,30 @@ func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 			}
 			data, err := s.readPart(ctx, p)
 			if err != nil {
-				return nil, 0, err
+				return nil, 0, false, err
 			}
 			if p.off+int64(len(data)) <= fs.Size {
 				continue // rewritten shorter since it was listed
 			}
-			data = data[fs.Size-p.off:]
+			skip := fs.Size - p.off
+			data = data[skip:]
+			n += int64(len(data))
+			if pending {
+				e := piece.markerEntry
+				e.offset, e.length, e.pos = fs.Size, int64(len(data)), e.pos+skip
+				applyExtent(d, fs, sr, piece.batch, &e, data, piece.unixNano)
+				changed = true
+				continue
+			}
 			ingest(d, fs, sr, data)
 			fs.LastPart = proto.Int64(p.off)
 			fs.Size += int64(len(data))
-			n += int64(len(data))
 		}
 		if fs.Size == 0 && fs.LastPart == nil {
 			delete(d.Files, name) // a folder whose parts are gone
 		}
 	}
-	return sr, n, nil
+	return sr, n, changed, nil
 }
 
 // runFiles returns the names of the files of a run that have raw parts
@@ -551,7 +598,7 @@ func (s *Engine) Runs(ctx context.Context, id string) ([]*Run, error) {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
-		if r.gen != 0 {
+		if r.exists() {
 			out = append(out, r)
 		}
 	}
@@ -559,25 +606,43 @@ func (s *Engine) Runs(ctx context.Context, id string) ([]*Run, error) {
 	return out, nil
 }
 
-// runKeys returns the digest keys of a board's runs.
+// runKeys returns the digest keys of a board's runs: those with a digest,
+// and those pending batches name (whose digests may not be written yet).
 func (s *Engine) runKeys(ctx context.Context, id string) ([]string, error) {
+	// The pending runs first: a marker is deleted only once its runs'
+	// digests are written, so each run is in one list or the other.
+	pending, err := s.pendingKeys(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	keys, epoch, ok := s.cache.runList(id, s.now())
-	if ok {
+	if !ok {
+		objs, err := s.store.List(ctx, digestPrefix(id), "")
+		if err != nil {
+			s.storeError("list")
+			return nil, fmt.Errorf("list runs of board %s: %w", id, err)
+		}
+		for _, o := range objs {
+			if strings.HasSuffix(o.Key, ".pb") {
+				keys = append(keys, o.Key)
+			}
+		}
+		s.cache.putRunList(id, keys, epoch, s.now())
+	}
+	if len(pending) == 0 {
 		return keys, nil
 	}
-	objs, err := s.store.List(ctx, digestPrefix(id), "")
-	if err != nil {
-		s.storeError("list")
-		return nil, fmt.Errorf("list runs of board %s: %w", id, err)
+	listed := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		listed[k] = true
 	}
-	keys = keys[:0]
-	for _, o := range objs {
-		if strings.HasSuffix(o.Key, ".pb") {
-			keys = append(keys, o.Key)
+	all := slices.Clip(keys) // the cached list stays as it is
+	for _, k := range pending {
+		if !listed[k] {
+			all = append(all, k)
 		}
 	}
-	s.cache.putRunList(id, keys, epoch, s.now())
-	return keys, nil
+	return all, nil
 }
 
 // FindRun returns the named run of a board.
@@ -590,7 +655,7 @@ func (s *Engine) FindRun(ctx context.Context, id, run string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.gen == 0 {
+	if !r.exists() {
 		return nil, kind.Errorf(kind.NotFound, "board %s has no run %q", id, run)
 	}
 	return r, nil
