@@ -33,8 +33,6 @@ export interface TagStats { min?: number | string; max?: number | string; last?:
 export const STATS = ['last', 'min', 'max'] as const;
 export type Stat = (typeof STATS)[number];
 
-const naturally = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
-
 /** hparamCell turns an hparam value as /hparams gives it into a cell:
  * numbers (and "NaN", "Infinity", "-Infinity"), strings, booleans as
  * "true"/"false", anything else as its JSON. */
@@ -58,7 +56,7 @@ export function buildTable(
   const cols: Column[] = [column('run', 'Run', 'run', runs.map((r) => r))];
   const keys = new Set<string>();
   for (const r of runs) for (const k of Object.keys(hparams[r]?.hparams ?? {})) keys.add(k);
-  for (const k of [...keys].sort(naturally.compare)) {
+  for (const k of [...keys].sort(compareStrings)) {
     cols.push(column('hp:' + k, k, 'hparam', runs.map((r) => {
       const h = hparams[r]?.hparams;
       return h && k in h ? hparamCell(h[k]) : null;
@@ -95,6 +93,26 @@ export function cellText(c: Cell): string {
   return c === null ? '' : typeof c === 'number' ? fmtValue(c) : c;
 }
 
+/**
+ * naturalKey is a string's key for natural order by plain comparison:
+ * lower case, each run of digits written with its leading zeros dropped
+ * and padded to 30 digits ("run_9" before "run_10"), so that 10,000
+ * names sort without a collator.
+ */
+export function naturalKey(s: string): string {
+  return s.toLowerCase().replace(/\d+/g, (d) => {
+    const t = d.replace(/^0+(?=\d)/, '');
+    return t.length >= 30 ? t : '0'.repeat(30 - t.length) + t;
+  });
+}
+
+/** compareStrings orders strings in natural order (naturalKey), then
+ * as written. */
+function compareStrings(a: string, b: string, ka = naturalKey(a), kb = naturalKey(b)): number {
+  if (ka !== kb) return ka < kb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** compareCells orders cells: numbers by value (NaN after +Inf), before
  * strings in natural order; nothing is last. */
 export function compareCells(a: Cell, b: Cell): number {
@@ -108,23 +126,42 @@ export function compareCells(a: Cell, b: Cell): number {
   }
   if (typeof a === 'number') return -1;
   if (typeof b === 'number') return 1;
-  return naturally.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+  return compareStrings(a, b);
 }
 
 /**
  * sortKeys gives each row of a column a number that sorts as the cells
  * do (compareCells): the rank of its distinct value; NaN for an empty
  * cell. Computed once per column, it lets sortRows compare numbers only.
+ * Numbers are ranked with a typed-array sort and binary searches,
+ * strings by their natural keys, computed once each.
  */
 export function sortKeys(col: Column): Float64Array {
   const n = col.cells.length;
   const keys = new Float64Array(n);
-  const distinct = [...new Set(col.cells)].filter((c) => c !== null).sort(compareCells);
-  const rank = new Map<Cell, number>(); // SameValueZero: NaN finds NaN
-  distinct.forEach((c, i) => rank.set(c, i));
+  const nums: number[] = [];
+  const strs = new Map<string, string>(); // string -> natural key
+  for (const c of col.cells) {
+    if (typeof c === 'number') nums.push(c);
+    else if (c !== null && !strs.has(c)) strs.set(c, naturalKey(c));
+  }
+  const sorted = Float64Array.from(nums).sort(); // numerically, NaN last
+  const distinct: number[] = [];
+  for (const v of sorted) if (!Number.isNaN(v) && (!distinct.length || distinct[distinct.length - 1] !== v)) distinct.push(v);
+  const nanRank = distinct.length;
+  const strRank = new Map<string, number>();
+  [...strs.keys()].sort((a, b) => compareStrings(a, b, strs.get(a), strs.get(b)))
+    .forEach((s, i) => strRank.set(s, nanRank + 1 + i));
   for (let i = 0; i < n; i++) {
     const c = col.cells[i];
-    keys[i] = c === null ? NaN : rank.get(c)!;
+    if (c === null) keys[i] = NaN;
+    else if (typeof c === 'string') keys[i] = strRank.get(c)!;
+    else if (Number.isNaN(c)) keys[i] = nanRank;
+    else {
+      let lo = 0, hi = distinct.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (distinct[mid] < c) lo = mid + 1; else hi = mid; }
+      keys[i] = lo;
+    }
   }
   return keys;
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   Cell, RunsTable, buildTable, cellKey, columnById, compareCells, csvField, distinctValues, filterRows, groupRows,
-  hparamCell, sortKeys, sortRows, toCSV,
+  hparamCell, naturalKey, sortKeys, sortRows, toCSV,
 } from '../src/runsmodel';
 
 const hparams = {
@@ -68,6 +68,22 @@ describe('sorting', () => {
     assert.deepEqual(sorted(t, 'run', 1), ['run_1', 'run_2', 'run_10', 'run_x']);
     assert.deepEqual(sorted(t, 'hp:layers', 1), ['run_10', 'run_2', 'run_1', 'run_x']);
     assert.ok(compareCells(4, 'deep') < 0 && compareCells('a', null) < 0 && compareCells(null, 1) > 0);
+  });
+  test('natural keys: digit runs by value, case ignored', () => {
+    const names = ['run_10', 'Run_9', 'run_007', 'run_9', 'run_1b', 'run_1', 'a', '', 'run_1000000000000000000000000000000000'];
+    const got = [...names].sort((a, b) => compareCells(a, b));
+    assert.deepEqual(got, ['', 'a', 'run_1', 'run_1b', 'run_007', 'Run_9', 'run_9', 'run_10', 'run_1000000000000000000000000000000000']);
+    assert.equal(naturalKey('x007'), naturalKey('X7'));
+  });
+  test('10,000 names: keys sort as compareCells does', () => {
+    const runs = Array.from({ length: 10_000 }, (_, i) => `sweep/${['a', 'B', 'c'][i % 3]}_lr${(i * 7919) % 1000}_${i % 17}`);
+    const t = buildTable(runs, {}, () => undefined, []);
+    const col = columnById(t, 'run')!;
+    const got = sortRows(runs.map((_, i) => i), sortKeys(col), -1);
+    for (let j = 1; j < got.length; j++) {
+      const c = compareCells(runs[got[j - 1]], runs[got[j]]);
+      assert.ok(c > 0 || (c === 0 && got[j - 1] < got[j]), `row ${j}: ${runs[got[j - 1]]} then ${runs[got[j]]}`);
+    }
   });
   test('groups first, then the column', () => {
     const t = table();
