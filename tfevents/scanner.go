@@ -10,24 +10,33 @@ import (
 // maxWarnings caps FileStats.Warnings (one more line says how many were left out).
 const maxWarnings = 100
 
-// The pipeline: once a scan has read pipelineAfter bytes, a goroutine frames
-// the records and checks their CRCs into batches while the caller's
-// goroutine decodes the previous ones. Small inputs never start it. It
-// holds at most numBatches batches (~2.3 MiB with their record tables) plus
-// a copy of a record bigger than batchSize, besides the Reader's buffer.
+// The pipeline: once a scan has read pipelineAfter bytes, one goroutine
+// frames the records and checks their CRCs into batches, a second decodes
+// them into batches of Values, and the caller's goroutine takes the Values
+// (and samples them, or whatever it does) meanwhile: three stages that two
+// cores share. Small inputs never start it. It holds at most numBatches
+// framed batches (~2.3 MiB with their record tables) plus a copy of a
+// record bigger than batchSize, and numValueBatches batches of Values
+// (each of at most valueBatchRecords records, sized to stay in a core's
+// cache), besides the Reader's buffer.
 const (
-	pipelineAfter = 1 << 20   // bytes scanned in one go before the pipeline starts
-	batchSize     = 256 << 10 // payload bytes of a batch (a bigger record gets a batch of its own)
-	batchRecords  = 8 << 10   // records of a batch
-	numBatches    = 6         // batches in flight: the decoder's, the framer's, four ready
+	pipelineAfter     = DefaultPipelineAfter // bytes scanned in one go before the pipeline starts
+	batchSize         = 256 << 10            // payload bytes of a batch (a bigger record gets a batch of its own)
+	batchRecords      = 8 << 10              // records of a batch
+	numBatches        = 6                    // framed batches in flight
+	valueBatchRecords = 512                  // records of a batch of Values
+	valueBatchValues  = 1024                 // Values of a batch of Values (one more event may overfill it)
+	numValueBatches   = 8                    // batches of Values in flight
 )
 
 // Scanner reads the Values of one event file: a Reader and a Decoder.
 // Bad records are skipped and counted; a partial tail ends the scan cleanly.
 //
 // On a large input a Scanner frames records and checks their CRCs on a
-// second goroutine (a pipeline) while the caller's goroutine decodes; Close
-// stops that goroutine when a scan is abandoned before its end.
+// second goroutine and decodes them on a third (a pipeline) while the
+// caller's goroutine takes the Values; Close stops those goroutines when a
+// scan is abandoned before its end. The Values are the same, in the same
+// order, with the same Stats, as without the pipeline.
 type Scanner struct {
 	r       *Reader
 	d       *Decoder
@@ -40,20 +49,28 @@ type Scanner struct {
 	recOff  int64 // offset of the record last returned by next
 	closed  bool
 
-	// The pipeline, when running; the Reader is the framer's meanwhile.
+	// The pipeline, when running; the Reader is the framer's and the
+	// Decoder the decoding goroutine's meanwhile.
 	p         *pipe
-	bat       *batch // the batch being decoded
-	ri, pend  int    // its next record, the end of its last payload
-	plainFrom int64  // offset at which the current plain stretch began
-	pipeAfter int64  // pipelineAfter; tests lower it (-1: never)
-	batchCap  int    // batchSize; tests lower it
+	vb        *valueBatch // the batch of Values being taken
+	ri, vend  int         // its next record, the end of its last record's Values
+	plainFrom int64       // offset at which the current plain stretch began
+	pipeAfter int64       // pipelineAfter; tests lower it (-1: never)
+	batchCap  int         // batchSize; tests lower it
 }
 
 // NewScanner returns a Scanner of the event file read from r. The plugins
 // known for its tags (from earlier chunks of the same file) go in
 // opts.Plugins, which the Scanner adds to.
 func NewScanner(r io.Reader, opts Options) *Scanner {
-	return &Scanner{r: NewReader(r, opts), d: NewDecoder(opts.Plugins), pipeAfter: pipelineAfter, batchCap: batchSize}
+	after := opts.PipelineAfter
+	switch {
+	case after == 0:
+		after = pipelineAfter
+	case after < 0:
+		after = -1
+	}
+	return &Scanner{r: NewReader(r, opts), d: NewDecoder(opts.Plugins), pipeAfter: after, batchCap: batchSize}
 }
 
 // Scan advances to the next Value. It returns false at the end of the input
@@ -72,7 +89,7 @@ func (s *Scanner) Scan() bool {
 		if s.err != nil || s.closed {
 			return false
 		}
-		payload, err := s.next()
+		vals, derr, err := s.record()
 		switch {
 		case err == nil:
 		case err == io.EOF:
@@ -96,10 +113,9 @@ func (s *Scanner) Scan() bool {
 			}
 			return false
 		}
-		vals, err := s.d.Decode(payload)
-		if err != nil {
+		if derr != nil {
 			s.stats.BadRecords++
-			s.warnf("record at offset %d: undecodable Event (%v), skipped", s.recOff, err)
+			s.warnf("record at offset %d: undecodable Event (%v), skipped", s.recOff, derr)
 			continue
 		}
 		s.stats.Records++
@@ -107,26 +123,31 @@ func (s *Scanner) Scan() bool {
 	}
 }
 
-// next returns what Reader.Next returns for the next record, from the
-// pipeline when it runs, and sets stats.Offset, stats.Truncated and recOff
-// as the Reader says after it.
-func (s *Scanner) next() ([]byte, error) {
+// record reads and decodes the next record, from the pipeline when it
+// runs: err is what Reader.Next returned for it, derr what Decoder.Decode
+// did (when err is nil). It sets stats.Offset, stats.Truncated and recOff
+// as the Reader says after the record.
+func (s *Scanner) record() (vals []Value, derr, err error) {
 	if s.p != nil {
-		return s.nextBatched()
+		return s.nextPiped()
 	}
 	if s.pipeAfter >= 0 && s.stats.Offset-s.plainFrom >= s.pipeAfter {
 		if s.pipeAfter > 0 && runtime.GOMAXPROCS(0) < 2 {
 			s.pipeAfter = -1 // one core: a pipeline only costs
 		} else {
 			s.startPipe()
-			return s.nextBatched()
+			return s.nextPiped()
 		}
 	}
 	payload, err := s.r.Next()
 	s.stats.Offset = s.r.Offset()
 	s.stats.Truncated = s.r.Truncated()
 	s.recOff = s.r.RecordOffset()
-	return payload, err
+	if err != nil {
+		return nil, nil, err
+	}
+	vals, derr = s.d.Decode(payload)
+	return vals, derr, nil
 }
 
 func (s *Scanner) warnf(format string, args ...any) {
@@ -160,7 +181,7 @@ func (s *Scanner) Stats() FileStats {
 // scan learnt from metadata).
 func (s *Scanner) Plugins() map[string]string { return s.d.Plugins() }
 
-// Close stops the Scanner's framing goroutine, if one runs, waiting for a
+// Close stops the Scanner's pipeline goroutines, if they run, waiting for a
 // read of the underlying reader in progress to return; later calls of Scan
 // return false. Stats, Err and Plugins keep their values. Close does not
 // close the underlying reader. It is idempotent, safe after the end of the
@@ -173,12 +194,18 @@ func (s *Scanner) Close() error {
 	return nil
 }
 
-// pipe connects the framing goroutine to the Scanner.
+// pipe connects the pipeline's goroutines: the framer fills framed
+// batches (free -> full), the decoder turns them into batches of Values
+// (vfree -> vfull), and the Scanner gives both kinds back when it has
+// taken their Values.
 type pipe struct {
-	full chan *batch   // framed batches, in input order
-	free chan *batch   // batches to fill
-	stop chan struct{} // closed by Close
-	done chan struct{} // closed when the framer has returned
+	full   chan *batch      // framed batches, in input order
+	free   chan *batch      // batches to fill
+	vfull  chan *valueBatch // decoded batches, in input order
+	vfree  chan *valueBatch // batches of Values to fill
+	stop   chan struct{}    // closed by Close
+	framed chan struct{}    // closed when the framer has returned
+	done   chan struct{}    // closed when both goroutines have returned
 }
 
 // batch is a run of records framed by the pipeline's goroutine: their
@@ -189,6 +216,11 @@ type batch struct {
 	// The last batch of a run also carries what ended it: io.EOF or a
 	// fatal error, and the Reader's state then (or a panic of the
 	// underlying reader, re-raised on the Scanner's goroutine).
+	end
+}
+
+// end is what ended a pipeline's run, carried by its last batch.
+type end struct {
 	err      error
 	off      int64
 	trunc    bool
@@ -209,69 +241,179 @@ const badCRC = -1
 // pipeline (the Scanner reports it with its own words).
 var errBadRecordCRC = fmt.Errorf("%w: payload CRC mismatch", ErrBadRecord)
 
+// valueBatch is what the decoder made of consecutive records of a framed
+// batch: their Values (which alias the framed batch's payloads and the
+// batch's arena) and what each record came to.
+type valueBatch struct {
+	fb    *batch // the framed batch of the records
+	last  bool   // these are fb's last records: give fb back with this batch
+	vals  []Value
+	arena []byte // the Decoder's arena while it decoded these records
+	recs  []vrec
+	end   // set on the last batch of a run (then fb is not given back)
+}
+
+// vrec is a record as the decoder left it.
+type vrec struct {
+	off int64 // Reader.Offset after the record
+	end int   // its Values are vals[end of the previous record's:end]
+	bad bool  // a payload CRC mismatch
+	err error // not nil: the Event could not be decoded
+}
+
 func (s *Scanner) startPipe() {
 	p := &pipe{
-		full: make(chan *batch, numBatches),
-		free: make(chan *batch, numBatches),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		full:   make(chan *batch, numBatches),
+		free:   make(chan *batch, numBatches),
+		vfull:  make(chan *valueBatch, numValueBatches),
+		vfree:  make(chan *valueBatch, numValueBatches),
+		stop:   make(chan struct{}),
+		framed: make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	for range numBatches {
 		p.free <- &batch{}
 	}
-	s.p, s.bat, s.ri, s.pend = p, nil, 0, 0
+	for range numValueBatches {
+		p.vfree <- &valueBatch{}
+	}
+	s.p, s.vb, s.ri, s.vend = p, nil, 0, 0
 	go framer(p, s.r, s.batchCap)
+	go decoder(p, s.d)
 }
 
-// nextBatched is next while the pipeline runs.
-func (s *Scanner) nextBatched() ([]byte, error) {
+// nextPiped is record while the pipeline runs.
+func (s *Scanner) nextPiped() (vals []Value, derr, err error) {
 	for {
-		b := s.bat
-		if b != nil && s.ri < len(b.recs) {
-			r := &b.recs[s.ri]
+		vb := s.vb
+		if vb != nil && s.ri < len(vb.recs) {
+			r := &vb.recs[s.ri]
 			s.ri++
 			s.recOff = s.stats.Offset
 			s.stats.Offset, s.stats.Truncated = r.off, false
-			if r.end == badCRC {
-				return nil, errBadRecordCRC
+			if r.bad {
+				return nil, nil, errBadRecordCRC
 			}
-			payload := b.buf[s.pend:r.end:r.end]
-			s.pend = r.end
-			return payload, nil
+			from := s.vend
+			s.vend = r.end
+			if r.err != nil {
+				return nil, r.err, nil
+			}
+			return vb.vals[from:r.end:r.end], nil, nil
 		}
-		if b != nil {
-			s.bat = nil
-			if b.panicked {
+		if vb != nil {
+			s.vb = nil
+			if vb.panicked {
 				s.stopPipe()
-				panic(b.panicVal)
+				panic(vb.panicVal)
 			}
-			if b.err != nil {
-				// The framer has returned: the Reader is the Scanner's again.
-				s.stats.Offset, s.stats.Truncated = b.off, b.trunc
+			if vb.err != nil {
+				// Both goroutines have returned: the Reader and the
+				// Decoder are the Scanner's again.
+				s.stats.Offset, s.stats.Truncated = vb.off, vb.trunc
 				s.stopPipe()
 				s.plainFrom = s.stats.Offset
-				return nil, b.err
+				return nil, nil, vb.err
 			}
-			s.p.free <- b // never blocks: there are numBatches batches
+			// Neither send blocks: there are numBatches framed batches and
+			// numValueBatches batches of Values.
+			if vb.last {
+				s.p.free <- vb.fb
+			}
+			vb.fb = nil
+			s.p.vfree <- vb
 		}
-		s.bat, s.ri, s.pend = <-s.p.full, 0, 0
+		s.vb, s.ri, s.vend = <-s.p.vfull, 0, 0
 	}
 }
 
-// stopPipe stops the framer and waits for it to return.
+// stopPipe stops the pipeline's goroutines and waits for them to return.
 func (s *Scanner) stopPipe() {
 	if s.p == nil {
 		return
 	}
 	close(s.p.stop)
 	<-s.p.done
-	s.p, s.bat = nil, nil
+	s.p, s.vb = nil, nil
 }
 
-// framer is the pipeline's goroutine: it reads r into batches until the end
-// of the input, a fatal error, or stop.
+// decoder is the pipeline's second goroutine: it decodes the framed
+// batches into batches of Values until the last one, or stop.
+func decoder(p *pipe, d *Decoder) {
+	defer func() {
+		<-p.framed
+		close(p.done)
+	}()
+	// The Decoder's own memory, restored when the pipeline ends: batches
+	// of Values lend it theirs meanwhile.
+	vals, arena := d.vals, d.arena
+	defer func() { d.vals, d.arena = vals, arena }()
+	var vb *valueBatch
+	defer func() {
+		if v := recover(); v != nil {
+			// The Decoder panicked: hand the panic to the Scanner's
+			// goroutine, as if it had decoded itself.
+			if vb == nil {
+				vb = &valueBatch{}
+			} else {
+				// The records before the one being decoded are whole.
+				vb.vals, vb.arena = d.vals, d.arena
+			}
+			vb.last, vb.panicked, vb.panicVal = false, true, v
+			select {
+			case p.vfull <- vb:
+			case <-p.stop:
+			}
+		}
+	}()
+	for {
+		var fb *batch
+		select {
+		case fb = <-p.full:
+		case <-p.stop:
+			return
+		}
+		// fb is the Scanner's once the last of its records is sent:
+		// nothing of it is read after that.
+		n, terminal := len(fb.recs), fb.err != nil || fb.panicked
+		pend := 0 // end of the last payload decoded
+		for i, last := 0, false; !last; {
+			select {
+			case vb = <-p.vfree:
+			case <-p.stop:
+				return
+			}
+			vb.fb, vb.recs, vb.end = fb, vb.recs[:0], end{}
+			d.vals, d.arena = vb.vals[:0], vb.arena[:0]
+			for ; i < n && len(vb.recs) < valueBatchRecords && len(d.vals) < valueBatchValues; i++ {
+				r := fb.recs[i]
+				if r.end == badCRC {
+					vb.recs = append(vb.recs, vrec{off: r.off, end: len(d.vals), bad: true})
+					continue
+				}
+				_, err := d.decode(fb.buf[pend:r.end:r.end])
+				pend = r.end
+				vb.recs = append(vb.recs, vrec{off: r.off, end: len(d.vals), err: err})
+			}
+			vb.vals, vb.arena = d.vals, d.arena
+			last = i >= n
+			vb.last = last
+			if last {
+				vb.end = fb.end
+			}
+			p.vfull <- vb // never blocks: there are numValueBatches batches
+			vb = nil
+		}
+		if terminal {
+			return
+		}
+	}
+}
+
+// framer is the pipeline's first goroutine: it reads r into batches until
+// the end of the input, a fatal error, or stop.
 func framer(p *pipe, r *Reader, capacity int) {
-	defer close(p.done)
+	defer close(p.framed)
 	var b *batch
 	get := func() bool {
 		select {

@@ -23,7 +23,16 @@ type Options struct {
 	// same file). A Scanner adds the plugins it learns to it (creating a map
 	// when nil). It must not be used concurrently with the Scanner.
 	Plugins map[string]string
+	// PipelineAfter is how many bytes a Scanner reads in one go before it
+	// starts its pipeline (framing, decoding and the caller's work on
+	// three goroutines): 0 means DefaultPipelineAfter, < 0 never (all on
+	// the caller's goroutine). On one core (GOMAXPROCS 1) a Scanner
+	// never pipelines. A Reader ignores it.
+	PipelineAfter int64
 }
+
+// DefaultPipelineAfter is the PipelineAfter used when Options.PipelineAfter is 0.
+const DefaultPipelineAfter = 1 << 20
 
 func (o Options) maxRecord() uint64 {
 	if o.MaxRecord == 0 {

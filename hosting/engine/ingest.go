@@ -194,6 +194,12 @@ func newRunState(key string, gen int64, d *hostingpb.Digest, sr *sampler.Run, no
 // maxWarnings bounds the warnings kept per file.
 const maxWarnings = 20
 
+// ingestPipelineAfter is the tfevents.Options.PipelineAfter of ingest's
+// Scanner (0: the default); tests set it to compare the pipelined
+// ingest (the Scanner frames and decodes on two goroutines while this one
+// samples) with the sequential one.
+var ingestPipelineAfter int64
+
 // ingest parses the file's pending bytes followed by fresh into sr and
 // updates fs (all but Size) and d's tag metadata. It returns the number of
 // values ingested.
@@ -206,7 +212,7 @@ func ingest(d *hostingpb.Digest, fs *hostingpb.FileState, sr *sampler.Run, fresh
 	}
 	start := fs.Parsed
 	in := io.MultiReader(bytes.NewReader(fs.Pending), bytes.NewReader(fresh))
-	sc := tfevents.NewScanner(in, tfevents.Options{Plugins: fs.Plugins})
+	sc := tfevents.NewScanner(in, tfevents.Options{Plugins: fs.Plugins, PipelineAfter: ingestPipelineAfter})
 	defer sc.Close()
 	var values int64
 	for sc.Scan() {
