@@ -237,7 +237,7 @@ func (r *Report) Rows() []Row {
 		fmt.Sprintf("%.4f", ratio(float64(r.BlobBytes), float64(raw))), "", ""})
 	if sw := r.Sweep; sw != nil {
 		rows = append(rows, Row{RowSweep,
-			fmt.Sprintf("%d runs, one file each (%s): %.2f s in %d requests; %d runs listed", sw.Runs, mb(sw.Bytes), sw.Upload.Seconds(), sw.Requests, sw.Listed),
+			fmt.Sprintf("%d runs, one file each (%s): %.2f s in %d requests (checkpoints all written, in the background, after %.2f s); %d runs listed", sw.Runs, mb(sw.Bytes), sw.Upload.Seconds(), sw.Requests, sw.Checkpointed.Seconds(), sw.Listed),
 			fmt.Sprintf("inspect: %.2f s", sw.Inspect.Seconds()),
 			fmt.Sprintf("%.1f", sw.Ratio()), fmt.Sprintf("≤ %.0f", TargetSweepRatio), verdict(sw.Ratio() <= TargetSweepRatio && sw.Listed == sw.Runs)})
 		rows = append(rows, Row{RowSweepRuns,

@@ -32,9 +32,13 @@ type Sweep struct {
 	Runs  int
 	Bytes int64
 	// Upload is client.Uploader.Sync's time, from the first request to
-	// the last answer (every run checkpointed); Inspect the faster of an
-	// inspect before and one after it.
+	// the last answer (every batch durable: its object and its pending
+	// marker); Inspect the faster of an inspect before and one after it.
 	Upload, Inspect time.Duration
+	// Checkpointed is the time from the first request until every run's
+	// checkpoint is written (the batches' pending markers gone), which
+	// the server does in the background after answering.
+	Checkpointed time.Duration
 	Requests        int // upload requests (batches and PUTs)
 	Listed          int // runs the board lists after the upload
 	// RunsP50, TagsP50 and HealthzP50 are the medians of sweepQueries
@@ -127,12 +131,16 @@ func measureSweep(ctx context.Context, tmp string, runs int, logf func(string, .
 	}
 	sw.Upload = time.Since(t0)
 	sw.Requests = int(counted.n.Load()) - 1 // less the GET of the board's files
+	if err := h.srv.Load().Engine().SettleBoard(ctx, b.ID); err != nil {
+		return nil, fmt.Errorf("write the sweep's checkpoints: %w", err)
+	}
+	sw.Checkpointed = time.Since(t0)
 	again, err := inspect()
 	if err != nil {
 		return nil, err
 	}
 	sw.Inspect = min(sw.Inspect, again)
-	logf("sweep of %d runs (%s): upload %v in %d requests, inspect %v: %.1f×", runs, mb(bytes), sw.Upload.Round(time.Millisecond), sw.Requests, sw.Inspect.Round(time.Millisecond), sw.Ratio())
+	logf("sweep of %d runs (%s): upload %v in %d requests (checkpoints all written after %v), inspect %v: %.1f×", runs, mb(bytes), sw.Upload.Round(time.Millisecond), sw.Requests, sw.Checkpointed.Round(time.Millisecond), sw.Inspect.Round(time.Millisecond), sw.Ratio())
 
 	median := func(path string) (time.Duration, []byte, error) {
 		var ds []time.Duration

@@ -19,7 +19,7 @@ func TestSweep(t *testing.T) {
 	if sw.Requests <= 0 || sw.Requests > runs/10 {
 		t.Errorf("%d upload requests for %d small runs: not batched", sw.Requests, runs)
 	}
-	if sw.Bytes <= 0 || sw.Upload <= 0 || sw.Inspect <= 0 || sw.RunsP50 <= 0 || sw.TagsP50 <= 0 || sw.HealthzP50 <= 0 {
+	if sw.Bytes <= 0 || sw.Upload <= 0 || sw.Checkpointed < sw.Upload || sw.Inspect <= 0 || sw.RunsP50 <= 0 || sw.TagsP50 <= 0 || sw.HealthzP50 <= 0 {
 		t.Errorf("sweep figures %+v", sw)
 	}
 }
@@ -35,6 +35,7 @@ func BenchmarkSweepUpload(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(sw.Ratio(), "upload/inspect")
+		b.ReportMetric(ratio(float64(sw.Checkpointed), float64(sw.Inspect)), "checkpointed/inspect")
 		b.ReportMetric(float64(sw.Requests), "requests")
 		b.ReportMetric(ratio(float64(sw.RunsP50), float64(sw.HealthzP50)), "runs/healthz")
 		b.ReportMetric(ratio(float64(sw.TagsP50), float64(sw.HealthzP50)), "tags/healthz")
