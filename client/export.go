@@ -233,9 +233,16 @@ func extractTarGz(r io.Reader, root *os.Root) (runs, files int, n int64, err err
 
 // safeEntryName returns the cleaned, slash-separated name of a tar entry,
 // or an error for a name that is absolute or holds "..".
+//
+// A backslash is part of a folder's name (run names keep it, as
+// TensorBoard reads them) where the file system allows it; on Windows,
+// where it is a separator, such a name is refused with a sentence.
 func safeEntryName(name string) (string, error) {
-	if name == "" || path.IsAbs(name) || filepath.IsAbs(name) || strings.Contains(name, `\`) || filepath.VolumeName(name) != "" {
+	if name == "" || path.IsAbs(name) || filepath.IsAbs(name) || filepath.VolumeName(name) != "" {
 		return "", fmt.Errorf("refusing tar entry %q: not a relative path", name)
+	}
+	if strings.Contains(name, `\`) && filepath.Separator == '\\' {
+		return "", fmt.Errorf("refusing tar entry %q: a backslash in a run name cannot be a file name on this system", name)
 	}
 	for _, seg := range strings.Split(name, "/") {
 		if seg == ".." {

@@ -128,6 +128,10 @@ func TestExtractTarGz(t *testing.T) {
 		{name: "dot dot is refused", entries: []entry{{name: "../escape", typ: tar.TypeReg, body: "x"}}, wantErr: "climbs out"},
 		{name: "inner dot dot is refused", entries: []entry{{name: "run/../../escape", typ: tar.TypeReg, body: "x"}}, wantErr: "climbs out"},
 		{name: "absolute is refused", entries: []entry{{name: "/tmp/escape", typ: tar.TypeReg, body: "x"}}, wantErr: "not a relative path"},
+		{name: "a backslash is part of a name", entries: []entry{
+			{name: `sweep/run with spaces\and backslash/events.out.tfevents.1`, typ: tar.TypeReg, body: "x"},
+			{name: `..\not-a-parent/events.out.tfevents.2`, typ: tar.TypeReg, body: "y"},
+		}, want: map[string]string{`sweep/run with spaces\and backslash/events.out.tfevents.1`: "x", `..\not-a-parent/events.out.tfevents.2`: "y"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

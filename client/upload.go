@@ -184,7 +184,8 @@ func (u *Uploader) Sync(ctx context.Context) (*Summary, error) {
 		}
 		u.Progress(p)
 	}
-	if len(jobs) > 0 {
+	queued := len(jobs) > 0 // before batches take some of the jobs
+	if queued {
 		report(false)
 	}
 	par := u.Parallel
@@ -296,7 +297,7 @@ feed:
 	if err := u.applyAnnotations(ctx, s); err != nil {
 		return s, err
 	}
-	if len(jobs) > 0 && (p.BytesDone > 0 || p.Pass == 1) {
+	if queued && (p.BytesDone > 0 || p.Pass == 1) {
 		p.Run, p.File = "", ""
 		report(true)
 	}

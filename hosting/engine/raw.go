@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"tbhost/hosting/hostingpb"
+	"tbhost/hosting/kind"
 	"tbhost/hosting/store"
 )
 
@@ -87,18 +88,43 @@ func (s *Engine) CopyRaw(ctx context.Context, w io.Writer, id, run, file string,
 		}
 		fs = r.d.Files[file]
 	}
-	parts, err := s.rawParts(ctx, id, run, file, fs, size)
-	if err != nil {
-		return err
-	}
-	for _, p := range parts {
-		rc, err := s.store.Open(ctx, p.key, p.pos)
+	// A compaction may merge the parts while they are read (and delete
+	// those listed): list them again and go on from the bytes written.
+	var done int64
+	for attempt := 0; ; attempt++ {
+		parts, err := s.rawParts(ctx, id, run, file, fs, size)
 		if err != nil {
-			s.storeError("get")
+			return err
+		}
+		err = s.copyParts(ctx, w, parts, &done)
+		if err == nil || kind.Of(err) != kind.NotFound || attempt == maxRelists {
+			return err
+		}
+	}
+}
+
+// maxRelists bounds how often a reader lists a file's parts again after
+// a compaction deleted one it had listed.
+const maxRelists = 4
+
+// copyParts writes the bytes of parts from offset *done on to w, and
+// moves *done past what it wrote.
+func (s *Engine) copyParts(ctx context.Context, w io.Writer, parts []rawPart, done *int64) error {
+	for _, p := range parts {
+		if p.off+p.len <= *done {
+			continue
+		}
+		skip := max(*done-p.off, 0)
+		rc, err := s.store.Open(ctx, p.key, p.pos+skip)
+		if err != nil {
+			if kind.Of(err) != kind.NotFound {
+				s.storeError("get")
+			}
 			return fmt.Errorf("open %s: %w", p.key, err)
 		}
-		_, err = io.CopyN(w, rc, p.len)
+		n, err := io.CopyN(w, rc, p.len-skip)
 		rc.Close()
+		*done += n
 		if err != nil {
 			return fmt.Errorf("read %s: %w", p.key, err)
 		}
