@@ -64,7 +64,7 @@ func TestSuiteTiny(t *testing.T) {
 			wantRows = append(wantRows, LatencyRowName(mode, c))
 		}
 	}
-	wantRows = append(wantRows, LatencyRowName(ModeDefaultTTL, 64), RowDigest, RowColdLoad, RowBlobs)
+	wantRows = append(wantRows, LatencyRowName(ModeDefaultTTL, 64), RowDigest, RowColdLoad, RowBlobs, RowSweep, RowSweepRuns)
 	rows := r.Rows()
 	names := map[string]Row{}
 	for _, row := range rows {
