@@ -66,6 +66,12 @@ import (
 // commits on a local disk).
 const batchRuns = 64
 
+// settleYield is how long at most a settle waits for this engine's
+// batches in flight to be answered before it writes its checkpoints: a
+// sweep's batches come back to back, and checkpoints written meanwhile
+// would contend with them for the disk and the cores.
+const settleYield = 5 * time.Second
+
 // settleGrace is how old another server's pending marker must be before
 // this one finishes its checkpoints, on a store servers share: the server
 // that wrote it is normally at it. (Two servers settling one marker only
@@ -162,6 +168,15 @@ func (s *Engine) AppendBatch(ctx context.Context, id string, object []byte, piec
 	if _, err := s.Board(ctx, id); err != nil {
 		return nil, err
 	}
+	s.batches.enter()
+	left := false
+	leave := func() {
+		if !left {
+			left = true
+			s.batches.leave()
+		}
+	}
+	defer leave()
 	now := s.now()
 	name, err := newBatchName(now)
 	if err != nil {
@@ -226,12 +241,10 @@ func (s *Engine) AppendBatch(ctx context.Context, id string, object []byte, piec
 	if len(m.entries) > 0 {
 		s.batches.add(s, id, m, true)
 	}
-	for _, br := range order {
-		if br.w != nil && len(br.applied) > 0 {
-			s.arm(br.w, s.cfg.FlushInterval)
-		}
-	}
+	// (The writers' timers are armed by their settle: thousands of timers
+	// flushing at once would contend with it and with the next batches.)
 	unlockAll()
+	leave()
 	if len(m.entries) > 0 {
 		if !s.batches.syncSettle {
 			s.startSettle(id, name)
@@ -545,12 +558,54 @@ type batchState struct {
 	boards   map[string]*pendingBoard
 	settling map[string]chan struct{} // "<id>/<name>" of markers being settled here: closed when done
 	sem      chan struct{}            // batchRuns checkpoints at once, made on first use
+	active   int                      // batches being applied and stored
+	quiet    chan struct{}            // closed while active is 0 (nil: never busy yet)
 
 	// For tests: syncSettle settles before answering (the checkpoints then
 	// precede the answer, as before markers); hold, when set, is waited on
 	// by every settle before it starts.
 	syncSettle bool
 	hold       chan struct{}
+}
+
+// enter counts a batch in flight.
+func (b *batchState) enter() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.active == 0 {
+		b.quiet = make(chan struct{})
+	}
+	b.active++
+}
+
+// leave counts a batch answered.
+func (b *batchState) leave() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.active--; b.active == 0 {
+		close(b.quiet)
+	}
+}
+
+// waitQuiet waits until no batch is in flight, or until deadline.
+func (b *batchState) waitQuiet(deadline time.Time) {
+	b.mu.Lock()
+	quiet := b.quiet
+	b.mu.Unlock()
+	if quiet == nil {
+		return
+	}
+	select {
+	case <-quiet:
+		return
+	default:
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-quiet:
+	case <-t.C:
+	}
 }
 
 // board returns the entry of board id, made if need be. The caller holds mu.
@@ -879,7 +934,9 @@ func (s *Engine) settleOnce(id, name string, runs []string, byRun map[string][]m
 	b.mu.Unlock()
 	var failed atomic.Bool
 	var wg sync.WaitGroup
+	yield := time.Now().Add(settleYield) // a real-time wait: no engine clock
 	for _, run := range runs {
+		b.waitQuiet(yield)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -914,7 +971,9 @@ func (s *Engine) checkpointPending(ctx context.Context, id, run string, entries 
 	if err != nil {
 		return err
 	}
-	if err := s.flush(ctx, w); err != nil {
+	err = s.flush(ctx, w)
+	s.arm(w, s.cfg.FlushInterval) // retires it when idle; flushes it again if this failed
+	if err != nil {
 		return err
 	}
 	w.mu.Lock()
