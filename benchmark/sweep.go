@@ -39,8 +39,8 @@ type Sweep struct {
 	// checkpoint is written (the batches' pending markers gone), which
 	// the server does in the background after answering.
 	Checkpointed time.Duration
-	Requests        int // upload requests (batches and PUTs)
-	Listed          int // runs the board lists after the upload
+	Requests     int // upload requests (batches and PUTs)
+	Listed       int // runs the board lists after the upload
 	// RunsP50, TagsP50 and HealthzP50 are the medians of sweepQueries
 	// GETs of /runs, /tags and /healthz (warm) after the upload.
 	RunsP50, TagsP50, HealthzP50 time.Duration
