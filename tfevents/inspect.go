@@ -6,7 +6,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
 )
 
 // Report is the result of Inspect: what `tbhost inspect --json` prints.
@@ -64,18 +66,38 @@ func Inspect(path string) (*Report, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("%s: %w", path, ErrNoEventFiles)
 	}
-	rep := &Report{}
+	type job struct{ run, file string }
+	var jobs []job
 	for _, run := range runs {
 		for _, f := range run.Files {
-			fr := InspectFile(f)
-			fr.Run = run.Name
-			fr.Path = filepath.Base(f)
-			if run.Name != "." {
-				fr.Path = run.Name + "/" + fr.Path
-			}
-			rep.Files = append(rep.Files, fr)
+			jobs = append(jobs, job{run.Name, f})
 		}
 	}
+	// Files are read in parallel, a few at a time (each Scanner pipelines
+	// a big file on its own too); the report is in the same order as
+	// reading them one by one would give.
+	rep := &Report{Files: make([]FileReport, len(jobs))}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(len(jobs), max(2, runtime.GOMAXPROCS(0))) {
+		wg.Go(func() {
+			for i := range next {
+				j := jobs[i]
+				fr := InspectFile(j.file)
+				fr.Run = j.run
+				fr.Path = filepath.Base(j.file)
+				if j.run != "." {
+					fr.Path = j.run + "/" + fr.Path
+				}
+				rep.Files[i] = fr
+			}
+		})
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	sort.SliceStable(rep.Files, func(i, j int) bool { return rep.Files[i].Path < rep.Files[j].Path })
 	return rep, nil
 }
@@ -88,6 +110,7 @@ type tagAcc struct {
 	first          string // plugin of the first value
 	min, max, last float64
 	finite         int
+	next           *tagAcc // the tag that followed this one last time
 }
 
 // InspectFile reports on one event file; Path and Run are left for the
@@ -107,16 +130,29 @@ func InspectFile(name string) FileReport {
 	sc := NewScanner(f, Options{Plugins: plugins})
 	defer sc.Close()
 	tags := map[string]*tagAcc{}
+	var last *tagAcc // tags come in a fixed cycle: the one after it last time
 	for sc.Scan() {
 		v := sc.Value()
 		if v.Kind == KindSessionStart {
 			continue
 		}
-		t := tags[v.Tag]
-		if t == nil {
-			t = &tagAcc{TagReport: TagReport{Tag: v.Tag, MinStep: v.Step, MaxStep: v.Step}, first: v.Plugin}
-			tags[v.Tag] = t
+		var t *tagAcc
+		switch {
+		case last != nil && last.next != nil && last.next.Tag == v.Tag:
+			t = last.next
+		case last != nil && last.Tag == v.Tag:
+			t = last
+		default:
+			t = tags[v.Tag]
+			if t == nil {
+				t = &tagAcc{TagReport: TagReport{Tag: v.Tag, MinStep: v.Step, MaxStep: v.Step}, first: v.Plugin}
+				tags[v.Tag] = t
+			}
+			if last != nil {
+				last.next = t
+			}
 		}
+		last = t
 		t.Count++
 		t.MinStep = min(t.MinStep, v.Step)
 		t.MaxStep = max(t.MaxStep, v.Step)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 )
 
 // maxWarnings caps FileStats.Warnings (one more line says how many were left out).
@@ -272,10 +273,18 @@ func (s *Scanner) startPipe() {
 		done:   make(chan struct{}),
 	}
 	for range numBatches {
-		p.free <- &batch{}
+		b, _ := batchPool.Get().(*batch)
+		if b == nil {
+			b = &batch{}
+		}
+		p.free <- b
 	}
 	for range numValueBatches {
-		p.vfree <- &valueBatch{}
+		vb, _ := valueBatchPool.Get().(*valueBatch)
+		if vb == nil {
+			vb = &valueBatch{}
+		}
+		p.vfree <- vb
 	}
 	s.p, s.vb, s.ri, s.vend = p, nil, 0, 0
 	go framer(p, s.r, s.batchCap)
@@ -311,9 +320,11 @@ func (s *Scanner) nextPiped() (vals []Value, derr, err error) {
 				// Both goroutines have returned: the Reader and the
 				// Decoder are the Scanner's again.
 				s.stats.Offset, s.stats.Truncated = vb.off, vb.trunc
+				err := vb.err
+				s.vb = vb // recycled by stopPipe
 				s.stopPipe()
 				s.plainFrom = s.stats.Offset
-				return nil, nil, vb.err
+				return nil, nil, err
 			}
 			// Neither send blocks: there are numBatches framed batches and
 			// numValueBatches batches of Values.
@@ -334,7 +345,42 @@ func (s *Scanner) stopPipe() {
 	}
 	close(s.p.stop)
 	<-s.p.done
-	s.p, s.vb = nil, nil
+	// Both goroutines have returned: the batches left are idle.
+	if s.vb != nil {
+		recycleValues(s.vb)
+	}
+	for {
+		select {
+		case b := <-s.p.free:
+			batchPool.Put(b)
+		case b := <-s.p.full:
+			batchPool.Put(b)
+		case vb := <-s.p.vfull:
+			recycleValues(vb)
+		case vb := <-s.p.vfree:
+			recycleValues(vb)
+		default:
+			s.p, s.vb = nil, nil
+			return
+		}
+	}
+}
+
+// The batches of ended pipelines, for the next ones: a Scanner per
+// append (of a few MiB) would otherwise make them anew each time.
+var batchPool, valueBatchPool sync.Pool
+
+// recycleValues puts vb, and its framed batch when vb holds the last
+// records of it, in the pools.
+func recycleValues(vb *valueBatch) {
+	if vb.panicked {
+		return
+	}
+	if vb.last && vb.fb != nil {
+		batchPool.Put(vb.fb)
+	}
+	vb.fb, vb.end = nil, end{}
+	valueBatchPool.Put(vb)
 }
 
 // decoder is the pipeline's second goroutine: it decodes the framed
@@ -421,13 +467,15 @@ func framer(p *pipe, r *Reader, capacity int) {
 		case <-p.stop:
 			return false
 		}
-		if cap(b.buf) > capacity || cap(b.recs) > batchRecords {
-			b.buf, b.recs = nil, nil // give back the memory of a big record
+		if cap(b.buf) != capacity || cap(b.recs) > batchRecords {
+			// Give back the memory of a big record (or take the capacity
+			// of this scan: a batch may come from another one's).
+			b.buf, b.recs = nil, nil
 		}
 		if b.buf == nil {
 			b.buf = make([]byte, 0, capacity)
 		}
-		b.buf, b.recs = b.buf[:0], b.recs[:0]
+		b.buf, b.recs, b.end = b.buf[:0], b.recs[:0], end{}
 		return true
 	}
 	send := func() bool {
