@@ -282,10 +282,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.ReadCRC = read2
 	}
 
-	if r.InProcess, err = ingestInProcess(ctx, gen.Files, cfg.Chunk); err != nil {
+	if r.InProcess, r.InProcessBase, err = measureInProcess(ctx, gen.Files, cfg.Chunk); err != nil {
 		return nil, err
 	}
-	logf("ingest in process: %s", r.InProcess)
+	logf("ingest in process: %s (median of %d; read + CRC beside it: %s)", r.InProcess, inspectRounds, r.InProcessBase)
+	if r.Inspect, r.InspectBase, err = measureInspect(filepath.Join(tmp, "logs"), gen.Files); err != nil {
+		return nil, err
+	}
+	logf("inspect: %s (median of %d; read + CRC beside it: %s)", r.Inspect, inspectRounds, r.InspectBase)
+	if r.Wire, err = measureWire(ctx, filepath.Join(tmp, "logs"), gen.Bytes); err != nil {
+		return nil, fmt.Errorf("wire bytes: %w", err)
+	}
+	logf("upload on the wire (%s): %s of %s raw in %d requests", r.Wire.Encoding, mb(r.Wire.Wire), mb(r.Wire.Raw), r.Wire.Requests)
 	if r.StoreWrite, err = storeWrite(ctx, st, gen.Files, cfg.Chunk); err != nil {
 		return nil, err
 	}

@@ -58,7 +58,13 @@ func TestSuiteTiny(t *testing.T) {
 	if r.DigestBytes <= 0 || r.ColdLoadHeap == 0 {
 		t.Errorf("digest %d bytes, cold load %d bytes of heap", r.DigestBytes, r.ColdLoadHeap)
 	}
-	wantRows := []string{RowIngest, RowInProcess, RowStoreWrite, RowMemSmall, RowMemFull, RowMaxRSS, RowFirstQuery}
+	if r.InProcessBase.Bytes != g.Bytes || r.Inspect.Bytes != g.Bytes || r.InspectBase.Bytes != g.Bytes || r.Inspect.Records != r.ReadCRC.Records || r.Inspect.MBps() <= 0 {
+		t.Errorf("in process beside %v; inspect %v beside %v", r.InProcessBase, r.Inspect, r.InspectBase)
+	}
+	if w := r.Wire; w == nil || w.Raw != g.Bytes || w.Wire <= 0 || w.Wire >= w.Raw || w.Encoding == "none" || w.Requests == 0 {
+		t.Errorf("upload on the wire: %+v (raw %d): not compressed", w, g.Bytes)
+	}
+	wantRows := []string{RowIngest, RowInProcess, RowInspect, RowWire, RowStoreWrite, RowMemSmall, RowMemFull, RowMaxRSS, RowFirstQuery}
 	for _, mode := range []string{ModeWarm, ModeCold} {
 		for _, c := range Concurrency {
 			wantRows = append(wantRows, LatencyRowName(mode, c))

@@ -19,6 +19,15 @@ type Report struct {
 	// store that keeps no raw bytes: parsing, sampling and checkpoints
 	// without HTTP or disk, the ceiling of Ingest on this machine.
 	InProcess Throughput
+	// InProcessBase is the read + CRC measured beside InProcess (medians
+	// of inspectRounds each).
+	InProcessBase Throughput
+	// Inspect is tfevents.Inspect (tbhost inspect) on the run's log dir;
+	// InspectBase the read + CRC measured beside it (medians).
+	Inspect, InspectBase Throughput
+	// Wire is the run uploaded by the client with its compression (nil
+	// when not measured).
+	Wire *Wire
 	// StoreWrite is the same chunks written to the store as objects (with
 	// the dir store's fsync): the raw parts' share of an ingest.
 	StoreWrite Throughput
@@ -139,6 +148,8 @@ type Row struct {
 const (
 	RowIngest     = "Ingest throughput"
 	RowInProcess  = "Ingest in process (no HTTP, no disk)"
+	RowInspect    = "tbhost inspect of the run"
+	RowWire       = "Upload bytes on the wire (client compression)"
 	RowStoreWrite = "Store write of the same bytes"
 	RowMemSmall   = "Peak memory ingesting size/4"
 	RowMemFull    = "Peak memory ingesting size"
@@ -159,7 +170,12 @@ func LatencyRowName(mode string, clients int) string {
 // Targets.
 const (
 	TargetIngestRatio = 0.5
-	TargetP99Warm64   = 5 * time.Millisecond
+	// TargetInProcessRatio and TargetInspectRatio are the least
+	// throughputs of the in-process ingest and of inspect, as fractions
+	// of read + CRC measured beside them.
+	TargetInProcessRatio = 0.25
+	TargetInspectRatio   = 0.6
+	TargetP99Warm64      = 5 * time.Millisecond
 	// TargetMemGrowth is the most the peak RSS may grow from size/4 to
 	// size (as a ratio) to count as independent of the input size.
 	TargetMemGrowth = 1.25
@@ -174,10 +190,24 @@ func (r *Report) Rows() []Row {
 		fmt.Sprintf("read + CRC: %.0f MB/s", r.ReadCRC.MBps()),
 		fmt.Sprintf("%.2f", ir), fmt.Sprintf("≥ %.2f", TargetIngestRatio), verdict(ir >= TargetIngestRatio)})
 	if r.InProcess.Bytes > 0 {
+		pr := ratio(r.InProcess.MBps(), r.InProcessBase.MBps())
 		rows = append(rows, Row{RowInProcess,
-			fmt.Sprintf("%.0f MB/s (%s in %.1f s); ingest over HTTP reaches %.2f of it", r.InProcess.MBps(), mb(r.InProcess.Bytes), r.InProcess.Duration.Seconds(), ratio(r.Ingest.MBps(), r.InProcess.MBps())),
-			fmt.Sprintf("read + CRC: %.0f MB/s", r.ReadCRC.MBps()),
-			fmt.Sprintf("%.2f", ratio(r.InProcess.MBps(), r.ReadCRC.MBps())), "", ""})
+			fmt.Sprintf("%.0f MB/s (%s in %.1f s, median of %d); ingest over HTTP reaches %.2f of it", r.InProcess.MBps(), mb(r.InProcess.Bytes), r.InProcess.Duration.Seconds(), inspectRounds, ratio(r.Ingest.MBps(), r.InProcess.MBps())),
+			fmt.Sprintf("read + CRC beside it: %.0f MB/s", r.InProcessBase.MBps()),
+			fmt.Sprintf("%.2f", pr), fmt.Sprintf("≥ %.2f", TargetInProcessRatio), verdict(pr >= TargetInProcessRatio)})
+	}
+	if r.Inspect.Bytes > 0 {
+		ir := ratio(r.Inspect.MBps(), r.InspectBase.MBps())
+		rows = append(rows, Row{RowInspect,
+			fmt.Sprintf("%.0f MB/s (%s in %.2f s, median of %d)", r.Inspect.MBps(), mb(r.Inspect.Bytes), r.Inspect.Duration.Seconds(), inspectRounds),
+			fmt.Sprintf("read + CRC beside it: %.0f MB/s", r.InspectBase.MBps()),
+			fmt.Sprintf("%.2f", ir), fmt.Sprintf("≥ %.2f", TargetInspectRatio), verdict(ir >= TargetInspectRatio)})
+	}
+	if w := r.Wire; w != nil {
+		rows = append(rows, Row{RowWire,
+			fmt.Sprintf("%s (%s) in %d requests, %.1f s", mb(w.Wire), w.Encoding, w.Requests, w.Duration.Seconds()),
+			"raw: " + mb(w.Raw),
+			fmt.Sprintf("%.3f", w.Ratio()), fmt.Sprintf("≤ %.2f", TargetWireRatio), verdict(w.Ratio() <= TargetWireRatio)})
 	}
 	if r.StoreWrite.Bytes > 0 {
 		rows = append(rows, Row{RowStoreWrite,
@@ -299,6 +329,17 @@ func (r *Report) Markdown() string {
   ingest without HTTP or disk, so the ceiling of the row above on this
   machine. Its ratio to read + CRC is what decoding every event and
   sampling every value costs.
+  Median of ` + fmt.Sprint(inspectRounds) + ` runs, each after a read + CRC of the same files (the
+  median of those is its baseline).
+- **tbhost inspect**: ` + "`tfevents.Inspect`" + ` on the run's log dir (every record framed,
+  CRC-checked and decoded; per tag the count, steps, min, max and last), as
+  ` + "`tbhost inspect`" + ` computes it; median of ` + fmt.Sprint(inspectRounds) + ` runs, each after a read + CRC
+  of the same files (the median of those is its baseline). Both read the
+  files from the page cache.
+- **Upload bytes on the wire**: the run's log dir uploaded by
+  ` + "`client.Uploader`" + ` with its defaults (request bodies compressed, zstd first, when
+  the server's answers say it takes them) to a fresh in-process server;
+  the request body bytes that leave the client against the files' bytes.
 - **Store write**: the same chunks written to the store under the
   server as objects, one after another (the directory store writes a
   temporary file, fsyncs it and renames it), then deleted: what storing
