@@ -22,7 +22,7 @@ frontend-test: frontend
 test: frontend frontend-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 60m ./...
-	$(GO) test -count=1 -run '^(TestFastPathMatchesSlow|TestPipelineMatchesPlain.*|TestPreemptionRandom|TestQueryAlignedColumns|TestSpike|TestChunkedResume|TestCorpusEndToEnd)$$' ./tfevents ./sampler ./hosting # in full: -race shrinks them (race_test.go)
+	$(GO) test -count=1 -run '^(TestFastPathMatchesSlow|TestPipelineMatchesPlain.*|TestPreemptionRandom|TestQueryAlignedColumns|TestSpike|TestChunkedResume|TestCorpusEndToEnd|TestPendingStateEqualsCheckpointed)$$' ./tfevents ./sampler ./hosting ./hosting/engine # in full: -race shrinks them (race_test.go)
 	$(GO) test -short -count=1 ./hosting/store/... # the store conformance suite holds under -short too
 
 # Regenerate the committed *.pb.go files (needs protoc and protoc-gen-go).

@@ -418,7 +418,7 @@ func TestPendingStateEqualsCheckpointed(t *testing.T) {
 		per  int
 	}{
 		{"generated", func(t testing.TB) []filePiece { return logDirPieces(t, tfeventstest.Generate(t).LogDir, 4096) }, 7},
-		{"sweep", func(t testing.TB) []filePiece { return sweepPieces(t, 10_000) }, 1000},
+		{"sweep", func(t testing.TB) []filePiece { return sweepPieces(t, sweepRuns()) }, 1000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -666,4 +666,13 @@ func (f failingPuts) PutIf(ctx context.Context, key string, data []byte, gen int
 		return 0, errors.New("injected")
 	}
 	return f.Store.PutIf(ctx, key, data, gen)
+}
+
+// sweepRuns is the size of the sweep tests: 10,000 runs, or 500 under the
+// race detector (make test runs them in full without it).
+func sweepRuns() int {
+	if raceEnabled {
+		return 500
+	}
+	return 10_000
 }
