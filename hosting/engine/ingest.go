@@ -187,7 +187,9 @@ func resultOf(run, file string, fs *hostingpb.FileState, values int64) *AppendRe
 // newRunState makes the cached form of digest d, taking d: its sampler
 // bytes are dropped, as sr holds them decoded.
 func newRunState(key string, gen int64, d *hostingpb.Digest, sr *sampler.Run, now time.Time) *Run {
-	d.Sampler = nil
+	if d.Sampler != nil { // (d may be published already, and read: write only when needed)
+		d.Sampler = nil
+	}
 	return &Run{key: key, gen: gen, size: digestBytes(d), d: d, s: sr, loaded: now}
 }
 
