@@ -13,7 +13,7 @@ func (r *Run) Clone() *Run {
 		cs.next = nil // a lookup cache into r's series
 		if s.pts != nil {
 			p := *s.pts
-			p.pts = append([]Point(nil), s.pts.pts...)
+			p.pts = cloneCap(s.pts.pts)
 			cs.pts = &p
 		}
 		if s.items != nil {
@@ -27,11 +27,23 @@ func (r *Run) Clone() *Run {
 		}
 		if s.sum != nil {
 			sum := *s.sum
-			sum.b = append([]bucket(nil), s.sum.b...)
-			sum.nf = append([]nfBucket(nil), s.sum.nf...)
+			sum.b = cloneCap(s.sum.b)
+			sum.nf = cloneCap(s.sum.nf)
 			cs.sum = &sum
 		}
 		c.series[tag] = &cs
 	}
 	return c
+}
+
+// cloneCap copies x with its capacity: the copy goes on growing in place
+// as x would have (a Run is cloned after every checkpoint; copies without
+// room would each be copied again by the next values).
+func cloneCap[T any](x []T) []T {
+	if x == nil {
+		return nil
+	}
+	y := make([]T, len(x), cap(x))
+	copy(y, x)
+	return y
 }
