@@ -35,14 +35,17 @@ import (
 //     a new group. A part whose bytes earlier parts hold already is
 //     redundant (a source left by a compaction that stopped, or a part
 //     stored twice).
-//  3. Merge each group into its first part: Store.Compose (a GCS compose,
+//  3. Delete the redundant parts, in offset order (see deleteParts).
+//  4. Merge each group into its first part: Store.Compose (a GCS compose,
 //     an append to a file; MaxComposeSources at a time) with generation
 //     preconditions on the first part and on every source, then delete
-//     the sources with DeleteIf at the generations listed, once the
-//     segment is durable. Delete the redundant parts likewise.
+//     the sources with DeleteIf at the generations listed, in offset
+//     order, once the segment is durable.
 //
-// A crash anywhere leaves parts that read as before: a segment beside
-// (some of) its sources, which the next pass deletes as redundant. Two
+// A crash anywhere leaves parts that read as before: a segment beside the
+// sources not deleted yet, which follow it without a hole as they are
+// deleted in offset order (deleteParts), and which the next pass deletes
+// as redundant. Two
 // servers compacting one file at once cannot lose bytes: a compose whose
 // destination or sources changed since they were listed fails (Conflict),
 // and a delete of a part that became another server's segment since does
@@ -206,13 +209,14 @@ func (s *Engine) compactFile(ctx context.Context, id, run, file string, counted 
 	parts := listedParts(objs, prefix)
 	st.objects = len(parts)
 	groups, redundant := planCompaction(parts, counted, s.segmentBytes())
+	// The redundant parts go first: a source left beside a segment ends
+	// where the segment did, so deleting the parts merged into it since
+	// would leave a hole after that source.
+	if err := s.deleteParts(ctx, redundant, &st); err != nil {
+		return st, err
+	}
 	for _, g := range groups {
 		if err := s.mergeGroup(ctx, g, &st); err != nil {
-			return st, err
-		}
-	}
-	for _, p := range redundant {
-		if err := s.deletePart(ctx, p, &st); err != nil {
 			return st, err
 		}
 	}
@@ -291,24 +295,30 @@ func (s *Engine) mergeGroup(ctx context.Context, group []storedPart, st *compact
 		}
 		st.composes++
 		head.gen, head.len = gen, head.len+sumLen(batch)
-		for _, p := range batch {
-			if err := s.deletePart(ctx, p, st); err != nil {
-				return err
-			}
+		if err := s.deleteParts(ctx, batch, st); err != nil {
+			return err
 		}
 		rest = rest[len(batch):]
 	}
 	return nil
 }
 
-// deletePart deletes a part whose bytes another part holds, if it is
-// still at the generation listed.
-func (s *Engine) deletePart(ctx context.Context, p storedPart, st *compactStats) error {
-	if err := store.DeleteIf(ctx, s.store, p.key, p.gen); err != nil {
-		s.storeError("delete")
-		return fmt.Errorf("delete merged raw part %s: %w", p.key, err)
+// deleteParts deletes parts whose bytes other parts hold, those still at
+// the generation listed, one at a time in offset order. The order is what
+// keeps a stop between two deletes safe: readers trim each part at the
+// next one's offset, so the sources left beside a segment must follow it
+// without a hole (a segment, its third source and its fifth would read as
+// the segment's bytes up to the third source, the third, then nothing
+// until the fifth). Servers deleting at once keep the order too, as each
+// deletes a prefix of the same parts.
+func (s *Engine) deleteParts(ctx context.Context, parts []storedPart, st *compactStats) error {
+	for _, p := range parts {
+		if err := store.DeleteIf(ctx, s.store, p.key, p.gen); err != nil {
+			s.storeError("delete")
+			return fmt.Errorf("delete merged raw part %s: %w", p.key, err)
+		}
+		st.deleted++
 	}
-	st.deleted++
 	return nil
 }
 

@@ -3,8 +3,10 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,10 +97,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // The live file of these tests.
 const (
-	liveRun  = "train"
-	liveName = "events.out.tfevents.1700000000.host"
-	liveTags = 16 // scalars per step
-	liveSteps = 4 // steps per append: about 3.6 KiB
+	liveRun   = "train"
+	liveName  = "events.out.tfevents.1700000000.host"
+	liveTags  = 16 // scalars per step
+	liveSteps = 4  // steps per append: about 3.6 KiB
 	// watchEvery is how often --watch sends a live file's new bytes.
 	watchEvery = 5 * time.Second
 )
@@ -515,5 +517,56 @@ func TestCompactRace(t *testing.T) {
 			}
 			checkFile(t, st, f.id, f.data)
 		})
+	}
+}
+
+// Compactions stopped at random writes, between rounds of appends and
+// checkpoints, leave segments beside sources beside new parts in every
+// mixture; the file reads as sent after each, and a last compaction leaves
+// only segments and the parts past the checkpoint.
+func TestCompactRepeatedCrashes(t *testing.T) {
+	const rounds = 40
+	chunks := liveChunks(t, rounds*40)
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { repeatCrashes(t, seed, rounds, chunks) })
+	}
+}
+
+func repeatCrashes(t *testing.T, seed uint64, rounds int, chunks [][]byte) {
+	ctx := context.Background()
+	const segment = 48 << 10
+	rng := rand.New(rand.NewPCG(seed, 1))
+	mem := store.NewMem()
+	f := newLiveFile(t, mem, Config{CompactParts: -1, FlushInterval: time.Hour}, chunks)
+	for round := range rounds {
+		f.send(1 + rng.IntN(39))
+		f.checkpoint()
+		counted := int64(len(f.data))
+		f.send(rng.IntN(3)) // past the checkpoint
+		faulty := storetest.NewFaulty(mem, 0)
+		faulty.SetFailAt(1+rng.IntN(40), true)
+		faulty.SetAfter(rng.IntN(2) == 0)
+		e, err := New(Config{Store: faulty, CompactParts: -1, SegmentBytes: segment})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := e.compactFile(ctx, f.id, liveRun, liveName, counted)
+		if err != nil && !errors.Is(err, storetest.ErrInjected) {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		t.Logf("round %d: %d bytes, %+v, stopped: %v", round, len(f.data), st, err != nil)
+		checkFile(t, mem, f.id, f.data)
+	}
+	f.checkpoint()
+	e, err := New(Config{Store: mem, CompactParts: -1, SegmentBytes: segment})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.compactFile(ctx, f.id, liveRun, liveName, int64(len(f.data))); err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, mem, f.id, f.data)
+	if got, max := objectsOf(t, mem, f.id), 2*(len(f.data)/segment+1); got > max {
+		t.Errorf("after the last compaction the file has %d objects; want at most %d", got, max)
 	}
 }
