@@ -2,8 +2,8 @@ package hosting_test
 
 import (
 	"bytes"
-	"context"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"maps"

@@ -14,13 +14,13 @@ import (
 // Field numbers of TensorFlow's graph protos (graph.proto, node_def.proto,
 // attr_value.proto, tensor_shape.proto, config.proto).
 const (
-	graphNode, graphLibrary, graphVersions = 1, 2, 4
-	nodeName, nodeOp, nodeInput, nodeDevice, nodeAttr = 1, 2, 3, 4, 5
+	graphNode, graphLibrary, graphVersions                    = 1, 2, 4
+	nodeName, nodeOp, nodeInput, nodeDevice, nodeAttr         = 1, 2, 3, 4, 5
 	attrList, attrS, attrI, attrF, attrB, attrType, attrShape = 1, 2, 3, 4, 5, 6, 7
-	shapeDim, dimSize = 2, 1
-	versionProducer = 1
-	rmFunctionGraphs, fgPreOptimization = 4, 2
-	libFunction, funcSignature, funcNodeDef, opDefName = 1, 1, 3, 1
+	shapeDim, dimSize                                         = 2, 1
+	versionProducer                                           = 1
+	rmFunctionGraphs, fgPreOptimization                       = 4, 2
+	libFunction, funcSignature, funcNodeDef, opDefName        = 1, 1, 3, 1
 )
 
 // Attr is one attribute of a node: exactly one of its fields is used, in
