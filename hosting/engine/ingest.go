@@ -135,6 +135,12 @@ func (s *Engine) appendTo(ctx context.Context, w *runWriter, file string, offset
 		fs = w.d.Files[file]
 	}
 	newFile := fs == nil
+	// A new file that sorts before one already counted is checkpointed at
+	// once: a replay meeting it would parse the run again in name order,
+	// and the writer counted it in arrival order. One that sorts after
+	// waits for the next checkpoint like any append (replays find its
+	// parts by listing the run's folder).
+	outOfOrder := newFile && sortsBeforeCounted(w.d, file)
 	if newFile {
 		fs = &hostingpb.FileState{}
 		w.d.Files[file] = fs
@@ -166,15 +172,24 @@ func (s *Engine) appendTo(ctx context.Context, w *runWriter, file string, offset
 	w.appending.Store(false)
 	w.mu.Unlock()
 
-	// Replays look for the parts of the files the checkpoint names: a new
-	// file is checkpointed at once.
-	if err := s.afterAppend(ctx, w, newFile); err != nil {
+	if err := s.afterAppend(ctx, w, outOfOrder); err != nil {
 		return nil, err
 	}
 	if s.Metrics != nil {
 		s.Metrics.Ingested(int64(len(fresh)), values)
 	}
 	return res, nil
+}
+
+// sortsBeforeCounted reports whether file sorts before a file d counts
+// bytes of.
+func sortsBeforeCounted(d *hostingpb.Digest, file string) bool {
+	for name, fs := range d.Files {
+		if fs.GetSize() > 0 && file < name {
+			return true
+		}
+	}
+	return false
 }
 
 // resultOf reports a file's state; Warnings is left for the caller to
