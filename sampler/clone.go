@@ -1,6 +1,9 @@
 package sampler
 
-import "maps"
+import (
+	"maps"
+	"slices"
+)
 
 // Clone returns a deep copy of r: adding to either leaves the other as it
 // was. It is how a server starts an append from a Run that readers share,
@@ -13,7 +16,8 @@ func (r *Run) Clone() *Run {
 		cs.next = nil // a lookup cache into r's series
 		if s.pts != nil {
 			p := *s.pts
-			p.pts = cloneCap(s.pts.pts)
+			p.buf = cloneCap(s.pts.buf)
+			p.holes = slices.Clone(s.pts.holes)
 			cs.pts = &p
 		}
 		if s.items != nil {

@@ -98,7 +98,7 @@ func (r *Run) Query(tag string, start, end int64, width int) (*QueryResult, bool
 	if width > MaxWidth {
 		width = MaxWidth
 	}
-	sum, extras := s.sum, s.pts.pts
+	sum, extras := s.sum, s.pts.points()
 	if span := uint64(end-start) + 1; span != 0 && span < uint64(width) {
 		width = int(span) // no more columns than steps
 	}

@@ -3,6 +3,7 @@ package sampler
 import (
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 )
 
@@ -83,34 +84,90 @@ func (s *resState) filtered(before, after int) {
 	}
 }
 
-// pointRes is the reservoir of a scalar series.
+// pointRes is the reservoir of a scalar series. An eviction does not
+// shift the points after it down at once (k/2 points on average: most of
+// the memory traffic of sampling a long series): it leaves a hole, and the
+// holes are closed together in one pass (settle) once maxHoles are open,
+// before a truncation, and when the Run is settled. New points go after
+// the holes, so buf stays in step order; its last point is never a hole.
+// Reads of a reservoir with holes (a Run not settled) use a copy without
+// them, so they never write.
 type pointRes struct {
-	res resState
-	pts []Point
+	res   resState
+	buf   []Point // the kept points in step order, holes included
+	holes []int32 // indices in buf of evicted points, ascending
 }
 
+// maxHoles bounds the holes of a reservoir: closing them costs one pass
+// over buf, instead of one shift per eviction.
+const maxHoles = 64
+
+// len is the number of points kept.
+func (r *pointRes) len() int { return len(r.buf) - len(r.holes) }
+
 func (r *pointRes) add(p Point) {
-	e := r.res.slot(len(r.pts))
-	if e < 0 {
-		r.pts = append(r.pts, p)
+	n := r.len()
+	e := r.res.slot(n)
+	switch {
+	case e < 0:
+		r.buf = append(r.buf, p)
+		return
+	case e == n-1: // overwrite the last point: the last in buf
+		r.buf[len(r.buf)-1] = p
 		return
 	}
-	n := len(r.pts)
-	if e < n-1 {
-		copy(r.pts[e:], r.pts[e+1:])
+	// The e-th kept point is at the e-th index of buf that is no hole.
+	i, j := e, 0
+	for ; j < len(r.holes) && int(r.holes[j]) <= i; j++ {
+		i++
 	}
-	r.pts[n-1] = p
+	r.holes = slices.Insert(r.holes, j, int32(i))
+	r.buf = append(r.buf, p)
+	if len(r.holes) >= maxHoles {
+		r.settle()
+	}
+}
+
+// settle closes the holes in place.
+func (r *pointRes) settle() {
+	if len(r.holes) == 0 {
+		return
+	}
+	r.buf = withoutHoles(r.buf[:r.holes[0]], r.buf, r.holes)
+	r.holes = r.holes[:0]
+}
+
+// points returns the kept points in step order: buf itself when it has no
+// holes, else a copy without them (r is not changed: readers may share it).
+func (r *pointRes) points() []Point {
+	if len(r.holes) == 0 {
+		return r.buf
+	}
+	return withoutHoles(make([]Point, 0, r.len()), r.buf, r.holes)
+}
+
+// withoutHoles appends to dst the points of buf from index len(dst) on,
+// except those at holes (ascending, each >= len(dst)). dst may share
+// buf's array: it never gets ahead of what is read.
+func withoutHoles(dst, buf []Point, holes []int32) []Point {
+	from := len(dst)
+	for _, h := range holes {
+		dst = append(dst, buf[from:h]...)
+		from = int(h) + 1
+	}
+	return append(dst, buf[from:]...)
 }
 
 // truncate drops the points with step >= st (points are in increasing step
 // order).
 func (r *pointRes) truncate(st int64) {
-	n := len(r.pts)
-	cut := sort.Search(n, func(i int) bool { return r.pts[i].Step >= st })
+	r.settle()
+	n := len(r.buf)
+	cut := sort.Search(n, func(i int) bool { return r.buf[i].Step >= st })
 	if cut == n {
 		return
 	}
-	r.pts = r.pts[:cut]
+	r.buf = r.buf[:cut]
 	r.res.filtered(n, cut)
 }
 

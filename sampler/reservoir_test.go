@@ -271,3 +271,65 @@ func TestAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestReservoirHolesMatchReference: evictions leave holes that are closed
+// later (pointRes); at every moment, reads of the Run (settled or not, a
+// clone, an encoded copy) give the reference sample, and reads change
+// nothing.
+func TestReservoirHolesMatchReference(t *testing.T) {
+	for _, k := range []int{1000, 37} {
+		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
+			const tag = "loss"
+			r := NewRun(Config{Samples: map[string]int{"scalars": k}})
+			ref := refReservoir{k: k, rng: rng{s: seedFor(tag)}}
+			check := func(n int, what string, got []Point) {
+				t.Helper()
+				steps := make([]int64, len(got))
+				for i, p := range got {
+					steps[i] = p.Step
+				}
+				if !slices.Equal(steps, ref.items) {
+					t.Fatalf("after %d values, %s: %d points differ from the reference's %d", n, what, len(steps), len(ref.items))
+				}
+			}
+			holesSeen := false
+			for i := range 60_000 {
+				r.AddScalar(tag, int64(i), 0, float64(i))
+				ref.add(int64(i))
+				if i%997 != 0 {
+					continue
+				}
+				holes := len(r.series[tag].pts.holes)
+				holesSeen = holesSeen || holes > 0
+				check(i, "Scalars", r.Scalars(tag))
+				if got := len(r.series[tag].pts.holes); got != holes {
+					t.Fatalf("a read changed the holes: %d, then %d", holes, got)
+				}
+				check(i, "a clone", r.Clone().Scalars(tag))
+				data, err := r.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var back Run
+				if err := back.UnmarshalBinary(data); err != nil {
+					t.Fatal(err)
+				}
+				check(i, "the decoded state", back.Scalars(tag))
+				if i%3 == 0 {
+					r.Settle()
+					if len(r.series[tag].pts.holes) != 0 {
+						t.Fatal("Settle left holes")
+					}
+					check(i, "Scalars after Settle", r.Scalars(tag))
+					again, _ := r.MarshalBinary()
+					if !bytes.Equal(again, data) {
+						t.Fatal("settling changed the encoding")
+					}
+				}
+			}
+			if !holesSeen {
+				t.Fatal("no read met a reservoir with holes: the test checks nothing")
+			}
+		})
+	}
+}

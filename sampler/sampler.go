@@ -308,6 +308,18 @@ func (s *series) note(step int64, wall float64) {
 	s.maxStep, s.lastWall = step, wall
 }
 
+// Settle closes the holes evictions left in the scalar reservoirs (see
+// pointRes): call it when done adding, before the Run is shared with
+// readers, who would otherwise each read copies of the reservoirs with
+// holes. Reads never change a Run, settled or not.
+func (r *Run) Settle() {
+	for _, s := range r.series {
+		if s.pts != nil {
+			s.pts.settle()
+		}
+	}
+}
+
 // Start applies a SessionLog START at step: every series drops its kept
 // values with step >= step.
 func (r *Run) Start(step int64) {
@@ -340,13 +352,14 @@ func (s *series) preempt(st int64) {
 		}
 	}
 	if s.pts != nil {
-		s.sum.preempt(st, s.pts.pts)
+		s.pts.settle()
+		s.sum.preempt(st, s.pts.buf)
 		s.pts.truncate(st)
 		if p, ok := s.sum.lastPoint(); ok {
 			consider(p.Step, p.Wall)
 		}
-		if n := len(s.pts.pts); n > 0 {
-			consider(s.pts.pts[n-1].Step, s.pts.pts[n-1].Wall)
+		if n := len(s.pts.buf); n > 0 {
+			consider(s.pts.buf[n-1].Step, s.pts.buf[n-1].Wall)
 		}
 	}
 	if s.items != nil {
@@ -369,7 +382,7 @@ func (r *Run) Tags() []TagInfo {
 			ti.MinStep, ti.MaxStep, ti.FirstWall, ti.LastWall = s.minStep, s.maxStep, s.firstWall, s.lastWall
 		}
 		if s.pts != nil {
-			ti.Kept += len(s.pts.pts)
+			ti.Kept += s.pts.len()
 			st := s.sum.stats()
 			ti.Stats = &st
 		}
@@ -389,7 +402,7 @@ func (r *Run) Scalars(tag string) []Point {
 	if s == nil || s.pts == nil {
 		return nil
 	}
-	return slices.Clone(s.pts.pts)
+	return slices.Clone(s.pts.points())
 }
 
 // Items returns a copy of the item reservoir of tag, in step order (nil when
@@ -416,7 +429,7 @@ func (r *Run) SizeBytes() int {
 	for _, s := range r.series {
 		n += seriesOverhead + 2*len(s.tag) + len(s.plugin)
 		if s.pts != nil {
-			n += cap(s.pts.pts)*pointSize + s.sum.sizeBytes()
+			n += cap(s.pts.buf)*pointSize + cap(s.pts.holes)*4 + s.sum.sizeBytes()
 		}
 		if s.items != nil {
 			n += cap(s.items.items) * itemSize

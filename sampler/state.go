@@ -19,7 +19,17 @@ var ErrBadState = errors.New("sampler: bad state")
 // MarshalBinary encodes the whole Run (configuration included) as a
 // samplerpb.RunState. The encoding is deterministic: equal states give equal
 // bytes.
-func (r *Run) MarshalBinary() ([]byte, error) {
+func (r *Run) MarshalBinary() ([]byte, error) { return r.AppendBinary(nil) }
+
+// AppendBinary appends the encoding MarshalBinary returns to b, growing b
+// at most once: a caller that reserves room in front of the state (a
+// digest wrapping it) copies the state no further.
+func (r *Run) AppendBinary(b []byte) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.MarshalAppend(b, r.proto())
+}
+
+// proto returns the state as a samplerpb.RunState.
+func (r *Run) proto() *samplerpb.RunState {
 	st := &samplerpb.RunState{Version: stateVersion, MaxBuckets: int64(r.cfg.MaxBuckets)}
 	if len(r.cfg.Samples) > 0 {
 		st.Samples = make(map[string]int64, len(r.cfg.Samples))
@@ -39,9 +49,10 @@ func (r *Run) MarshalBinary() ([]byte, error) {
 			MinStep: s.minStep, MaxStep: s.maxStep, FirstWall: s.firstWall, LastWall: s.lastWall,
 		}
 		if s.pts != nil {
-			ps.Scalars = marshalRes(&s.pts.res, len(s.pts.pts), func(i int) (int64, float64) { return s.pts.pts[i].Step, s.pts.pts[i].Wall })
-			ps.Scalars.Values = make([]float64, len(s.pts.pts))
-			for i, p := range s.pts.pts {
+			pts := s.pts.points()
+			ps.Scalars = marshalRes(&s.pts.res, len(pts), func(i int) (int64, float64) { return pts[i].Step, pts[i].Wall })
+			ps.Scalars.Values = make([]float64, len(pts))
+			for i, p := range pts {
 				ps.Scalars.Values[i] = p.Value
 			}
 			ps.Summary = marshalSummary(s.sum)
@@ -55,7 +66,7 @@ func (r *Run) MarshalBinary() ([]byte, error) {
 		}
 		st.Series = append(st.Series, ps)
 	}
-	return proto.MarshalOptions{Deterministic: true}.Marshal(st)
+	return st
 }
 
 func marshalRes(res *resState, n int, at func(int) (int64, float64)) *samplerpb.Reservoir {
@@ -166,9 +177,9 @@ func unmarshalSeries(ps *samplerpb.Series, maxBuckets int) (*series, error) {
 		if len(ps.Scalars.Values) != len(steps) || len(ps.Scalars.Payloads) != 0 {
 			return nil, errors.New("scalars: column lengths differ")
 		}
-		s.pts = &pointRes{res: res, pts: make([]Point, len(steps))}
+		s.pts = &pointRes{res: res, buf: make([]Point, len(steps))}
 		for i := range steps {
-			s.pts.pts[i] = Point{Step: steps[i], Wall: ps.Scalars.Walls[i], Value: ps.Scalars.Values[i]}
+			s.pts.buf[i] = Point{Step: steps[i], Wall: ps.Scalars.Walls[i], Value: ps.Scalars.Values[i]}
 		}
 		if s.sum, err = unmarshalSummary(ps.Summary, maxBuckets); err != nil {
 			return nil, fmt.Errorf("summary: %v", err)
@@ -303,7 +314,7 @@ func unmarshalSummary(ps *samplerpb.Summary, maxBuckets int) (*summary, error) {
 func (s *series) checkRange() error {
 	var steps []int64
 	if s.pts != nil {
-		for _, p := range s.pts.pts {
+		for _, p := range s.pts.points() {
 			steps = append(steps, p.Step)
 		}
 		for _, b := range s.sum.b {

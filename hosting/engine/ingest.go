@@ -231,9 +231,11 @@ func ingest(d *hostingpb.Digest, fs *hostingpb.FileState, sr *sampler.Run, fresh
 	in := io.MultiReader(bytes.NewReader(fs.Pending), bytes.NewReader(fresh))
 	sc := tfevents.NewScanner(in, tfevents.Options{Plugins: fs.Plugins, PipelineAfter: ingestPipelineAfter})
 	defer sc.Close()
+	defer sr.Settle() // readers may share sr once the caller is done
 	var values int64
+	var scratch itemScratch
 	for sc.Scan() {
-		addValue(d, sr, sc.Value())
+		addValue(d, sr, sc.Value(), &scratch)
 		values++
 	}
 	st := sc.Stats()
@@ -274,8 +276,16 @@ func ingest(d *hostingpb.Digest, fs *hostingpb.FileState, sr *sampler.Run, fresh
 	return values
 }
 
+// itemScratch holds the buffers addValue encodes an item in: the sampler
+// copies what it keeps.
+type itemScratch struct {
+	it      hostingpb.Item
+	floats  []float64
+	payload []byte
+}
+
 // addValue puts one decoded value into the run's sampler state.
-func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value) {
+func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value, scratch *itemScratch) {
 	if v.Kind == tfevents.KindSessionStart {
 		sr.Start(v.Step)
 		return
@@ -304,20 +314,23 @@ func addValue(d *hostingpb.Digest, sr *sampler.Run, v *tfevents.Value) {
 		sr.AddScalar(v.Tag, v.Step, v.WallTime, v.Scalar)
 		return
 	}
-	it := &hostingpb.Item{Shape: v.Shape, Dtype: v.DType, ContentType: v.ContentType, Strings: v.Strings, Floats: v.Floats}
+	it := &scratch.it
+	*it = hostingpb.Item{Shape: v.Shape, Dtype: v.DType, ContentType: v.ContentType, Strings: v.Strings, Floats: v.Floats}
 	switch v.Kind {
 	case tfevents.KindHistogram:
-		it.Floats = make([]float64, 0, 3*len(v.Buckets))
+		scratch.floats = scratch.floats[:0]
 		for _, b := range v.Buckets {
-			it.Floats = append(it.Floats, b[0], b[1], b[2])
+			scratch.floats = append(scratch.floats, b[0], b[1], b[2])
 		}
+		it.Floats = scratch.floats
 	case tfevents.KindGraph, tfevents.KindRunMetadata:
 		it.Strings = [][]byte{v.Blob}
 	}
-	payload, err := proto.Marshal(it)
+	payload, err := proto.MarshalOptions{}.MarshalAppend(scratch.payload[:0], it)
 	if err != nil {
 		return // cannot happen for this message; nothing to keep
 	}
+	scratch.payload = payload
 	sr.AddItem(v.Tag, v.Plugin, v.Step, v.WallTime, payload)
 }
 
@@ -703,14 +716,10 @@ func (s *Engine) PutRun(ctx context.Context, id, run string, sr *sampler.Run) er
 	if err != nil {
 		return err
 	}
-	state, err := sr.MarshalBinary()
+	d := &hostingpb.Digest{Run: run, UpdatedUnixNano: s.now().UnixNano()}
+	raw, err := encodeDigest(d, sr)
 	if err != nil {
-		return fmt.Errorf("encode sampler state of run %q: %w", run, err)
-	}
-	d := &hostingpb.Digest{Run: run, Sampler: state, UpdatedUnixNano: s.now().UnixNano()}
-	raw, err := proto.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("encode digest of run %q: %w", run, err)
+		return err
 	}
 	gen, err := s.store.PutIf(ctx, st.key, raw, st.gen)
 	if err != nil {

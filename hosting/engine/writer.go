@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -197,17 +198,27 @@ func digestBytes(d *hostingpb.Digest) int64 {
 
 // encode returns the digest with its sampler state, as stored.
 // It does not change w.d, which readers may share.
-func (w *runWriter) encode() ([]byte, error) {
-	state, err := w.s.MarshalBinary()
+func (w *runWriter) encode() ([]byte, error) { return encodeDigest(w.d, w.s) }
+
+// encodeDigest returns digest d, whose Sampler field is nil, with the
+// sampler state sr in that field, as stored. The state (tens of MB for a
+// big run) is encoded once into the buffer it is returned in: the digest's
+// other fields (small) are copied in front of it.
+func encodeDigest(d *hostingpb.Digest, sr *sampler.Run) ([]byte, error) {
+	head, err := proto.Marshal(d)
 	if err != nil {
-		return nil, fmt.Errorf("encode sampler state of run %q: %w", w.run, err)
+		return nil, fmt.Errorf("encode digest of run %q: %w", d.Run, err)
 	}
-	raw, err := proto.Marshal(w.d) // its Sampler is nil: appended below
+	head = protowire.AppendTag(head, samplerField, protowire.BytesType)
+	room := len(head) + binary.MaxVarintLen64
+	buf, err := sr.AppendBinary(make([]byte, room))
 	if err != nil {
-		return nil, fmt.Errorf("encode digest of run %q: %w", w.run, err)
+		return nil, fmt.Errorf("encode sampler state of run %q: %w", d.Run, err)
 	}
-	raw = protowire.AppendTag(raw, samplerField, protowire.BytesType)
-	return protowire.AppendBytes(raw, state), nil
+	head = protowire.AppendVarint(head, uint64(len(buf)-room))
+	start := room - len(head)
+	copy(buf[start:], head)
+	return buf[start:], nil
 }
 
 // flush writes the writer's checkpoint if it has appends the stored one
