@@ -27,10 +27,9 @@ type Decoder struct {
 	last    *tagInfo
 	strs    map[string]string // interned plugin names and content types
 	vals    []Value
-	base    int       // d.vals[base:] are the Values of the event being decoded
 	limits  []float64 // scratch for TF1 histograms
 	counts  []float64
-	arena   []byte // image width/height strings of the current event (of the batch, in a pipeline)
+	arena   []byte // image width/height strings of the current event
 	expand  int64  // elements short typed fields may still be expanded by in this event
 	slow    bool   // tests: no valueFast (nor decodeOneValue), the reference the fast path is checked against
 	fastHit int    // values valueFast decoded: tests check the fast path runs
@@ -102,15 +101,6 @@ func wireErr(what string, n int) error {
 func (d *Decoder) Decode(payload []byte) ([]Value, error) {
 	d.vals = d.vals[:0]
 	d.arena = d.arena[:0]
-	return d.decode(payload)
-}
-
-// decode is Decode without the reset: the Values are appended to d.vals
-// (from d.base on) and the arena keeps what earlier events put in it, so
-// that a batch of events can be decoded into memory that outlives each
-// Decode (see the Scanner's pipeline). It returns the event's Values.
-func (d *Decoder) decode(payload []byte) ([]Value, error) {
-	d.base = len(d.vals)
 	d.expand = maxExpand
 	var (
 		wall float64
@@ -175,11 +165,10 @@ func (d *Decoder) decode(payload []byte) ([]Value, error) {
 		}
 		b = b[n:]
 	}
-	vals := d.vals[d.base:]
-	for i := range vals {
-		vals[i].Step, vals[i].WallTime = step, wall
+	for i := range d.vals {
+		d.vals[i].Step, d.vals[i].WallTime = step, wall
 	}
-	return vals, nil
+	return d.vals, nil
 }
 
 // decodeOneValue decodes an Event laid out as writers lay out one value per
@@ -220,15 +209,14 @@ func (d *Decoder) decodeOneValue(b []byte) ([]Value, bool, error) {
 		vals, err := d.fail(err)
 		return vals, true, err
 	}
-	vals := d.vals[d.base:]
-	for i := range vals {
-		vals[i].Step, vals[i].WallTime = step, wall
+	for i := range d.vals {
+		d.vals[i].Step, d.vals[i].WallTime = step, wall
 	}
-	return vals, true, nil
+	return d.vals, true, nil
 }
 
 func (d *Decoder) fail(err error) ([]Value, error) {
-	d.vals = d.vals[:d.base]
+	d.vals = d.vals[:0]
 	return nil, err
 }
 

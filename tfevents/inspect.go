@@ -67,37 +67,50 @@ func Inspect(path string) (*Report, error) {
 		return nil, fmt.Errorf("%s: %w", path, ErrNoEventFiles)
 	}
 	type job struct{ run, file string }
-	var jobs []job
+	var big, small []job
 	for _, run := range runs {
 		for _, f := range run.Files {
-			jobs = append(jobs, job{run.Name, f})
+			j := job{run.Name, f}
+			if fi, err := os.Stat(f); err == nil && fi.Size() >= DefaultPipelineAfter {
+				big = append(big, j)
+			} else {
+				small = append(small, j)
+			}
 		}
 	}
-	// Files are read in parallel, a few at a time (each Scanner pipelines
-	// a big file on its own too); the report is in the same order as
-	// reading them one by one would give.
-	rep := &Report{Files: make([]FileReport, len(jobs))}
+	rep := &Report{Files: make([]FileReport, 0, len(big)+len(small))}
+	inspect := func(j job) FileReport {
+		fr := InspectFile(j.file)
+		fr.Run = j.run
+		fr.Path = filepath.Base(j.file)
+		if j.run != "." {
+			fr.Path = j.run + "/" + fr.Path
+		}
+		return fr
+	}
+	// A big file is read one at a time: its Scanner keeps both cores of a
+	// 2-core machine busy (framing on one, decoding on the other). Small
+	// files (a sweep's) never pipeline: they are read several at a time.
+	for _, j := range big {
+		rep.Files = append(rep.Files, inspect(j))
+	}
+	frs := make([]FileReport, len(small))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(len(jobs), max(2, runtime.GOMAXPROCS(0))) {
+	for range min(len(small), max(2, runtime.GOMAXPROCS(0))) {
 		wg.Go(func() {
 			for i := range next {
-				j := jobs[i]
-				fr := InspectFile(j.file)
-				fr.Run = j.run
-				fr.Path = filepath.Base(j.file)
-				if j.run != "." {
-					fr.Path = j.run + "/" + fr.Path
-				}
-				rep.Files[i] = fr
+				frs[i] = inspect(small[i])
 			}
 		})
 	}
-	for i := range jobs {
+	for i := range small {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	rep.Files = append(rep.Files, frs...)
+	// In path order, as reading them one by one in walk order gives.
 	sort.SliceStable(rep.Files, func(i, j int) bool { return rep.Files[i].Path < rep.Files[j].Path })
 	return rep, nil
 }

@@ -24,9 +24,9 @@ type Options struct {
 	// when nil). It must not be used concurrently with the Scanner.
 	Plugins map[string]string
 	// PipelineAfter is how many bytes a Scanner reads in one go before it
-	// starts its pipeline (framing, decoding and the caller's work on
-	// three goroutines): 0 means DefaultPipelineAfter, < 0 never (all on
-	// the caller's goroutine). On one core (GOMAXPROCS 1) a Scanner
+	// starts its pipeline (framing and CRCs on a goroutine of their own,
+	// decoding and the caller's work on the caller's): 0 means
+	// DefaultPipelineAfter, < 0 never (all on the caller's goroutine). On one core (GOMAXPROCS 1) a Scanner
 	// never pipelines. A Reader ignores it.
 	PipelineAfter int64
 }

@@ -213,8 +213,8 @@ const maxWarnings = 20
 
 // ingestPipelineAfter is the tfevents.Options.PipelineAfter of ingest's
 // Scanner (0: the default); tests set it to compare the pipelined
-// ingest (the Scanner frames and decodes on two goroutines while this one
-// samples) with the sequential one.
+// ingest (the Scanner frames on a goroutine of its own while this one
+// decodes and samples) with the sequential one.
 var ingestPipelineAfter int64
 
 // ingest parses the file's pending bytes followed by fresh into sr and
