@@ -34,17 +34,10 @@ func (s *Dir) Compose(ctx context.Context, dst string, gen int64, srcs []Source)
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("compose %s: %w", dst, err)
 	}
-	mu := s.lock(dst)
-	mu.Lock()
-	defer mu.Unlock()
-
-	p := s.path(dst)
-	cur, err := dirCurrentGen(p)
+	unlock, p, cur, err := s.lockWrite(dst, &gen)
+	defer unlock()
 	if err != nil {
-		return 0, dirWriteErr(dst, err)
-	}
-	if cur != gen {
-		return 0, generationConflict(dst, gen)
+		return 0, err
 	}
 	// Open every source first: files are replaced by rename, so an open
 	// file keeps the bytes of the generation it was checked at.
@@ -110,45 +103,11 @@ func (s *Dir) appendTo(ctx context.Context, dst string, f *os.File, size, gen in
 }
 
 // concatenate writes the sources to a temporary file renamed over p, the
-// path of dst at generation cur. The caller holds dst's lock.
+// path of dst at generation cur, as Put does. The caller holds dst's lock.
 func (s *Dir) concatenate(ctx context.Context, dst, p string, cur int64, files []*os.File, sizes []int64) (int64, error) {
-	dir := filepath.Dir(p)
-	f, err := s.createTemp(dir)
-	if err != nil {
-		return 0, dirWriteErr(dst, err)
-	}
-	tmp := f.Name()
-	done := false
-	defer func() {
-		if !done {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := copyFiles(ctx, f, files, sizes); err != nil {
-		return 0, fmt.Errorf("compose %s: %w", dst, err)
-	}
-	gen, err := stampGeneration(f, cur)
-	if err != nil {
-		return 0, fmt.Errorf("compose %s: %w", dst, err)
-	}
-	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("compose %s: %w", dst, err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("compose %s: %w", dst, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("compose %s: %w", dst, err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		return 0, dirWriteErr(dst, err)
-	}
-	done = true
-	if err := syncDir(dir); err != nil {
-		return 0, fmt.Errorf("compose %s: %w", dst, err)
-	}
-	return gen, nil
+	return s.replace(ctx, "compose", dst, p, cur, func(f *os.File) error {
+		return copyFiles(ctx, f, files, sizes)
+	})
 }
 
 // copyFiles copies the first sizes[i] bytes of each of files to w, in

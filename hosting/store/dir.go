@@ -123,18 +123,51 @@ func (s *Dir) write(ctx context.Context, key string, data []byte, want *int64) (
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("put %s: %w", key, err)
 	}
+	unlock, p, cur, err := s.lockWrite(key, want)
+	defer unlock()
+	if err != nil {
+		return 0, err
+	}
+	return s.replace(ctx, "put", key, p, cur, func(f *os.File) error {
+		for rest := data; len(rest) > 0; {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n := min(len(rest), dirWriteChunk)
+			if _, err := f.Write(rest[:n]); err != nil {
+				return err
+			}
+			rest = rest[n:]
+		}
+		return nil
+	})
+}
+
+// lockWrite takes key's lock for a write and returns the path of key's
+// file and its current generation (0: none), or an error of kind Conflict
+// if want is not nil and is not that generation. The caller calls unlock,
+// error or not, once the write is done.
+func (s *Dir) lockWrite(key string, want *int64) (unlock func(), p string, cur int64, err error) {
 	mu := s.lock(key)
 	mu.Lock()
-	defer mu.Unlock()
+	p = s.path(key)
+	cur, err = dirCurrentGen(p)
+	switch {
+	case err != nil:
+		err = dirWriteErr(key, err)
+	case want != nil && *want != cur:
+		err = generationConflict(key, *want)
+	}
+	return mu.Unlock, p, cur, err
+}
 
-	p := s.path(key)
-	cur, err := dirCurrentGen(p)
-	if err != nil {
-		return 0, dirWriteErr(key, err)
-	}
-	if want != nil && *want != cur {
-		return 0, generationConflict(key, *want)
-	}
+// replace writes the object of key, whose file p is at generation cur, as
+// every whole write of a Dir does: fill writes the bytes to a temporary
+// file in p's folder, which is stamped with a new generation above cur,
+// synced, closed and, if ctx is still live, renamed over p; the folder is
+// then synced. The temporary file is removed on any failure before the
+// rename. op names the operation in errors. The caller holds key's lock.
+func (s *Dir) replace(ctx context.Context, op, key, p string, cur int64, fill func(*os.File) error) (int64, error) {
 	dir := filepath.Dir(p)
 	f, err := s.createTemp(dir)
 	if err != nil {
@@ -148,35 +181,28 @@ func (s *Dir) write(ctx context.Context, key string, data []byte, want *int64) (
 			os.Remove(tmp)
 		}
 	}()
-	for rest := data; len(rest) > 0; {
-		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("put %s: %w", key, err)
-		}
-		n := min(len(rest), dirWriteChunk)
-		if _, err := f.Write(rest[:n]); err != nil {
-			return 0, fmt.Errorf("put %s: %w", key, err)
-		}
-		rest = rest[n:]
+	if err := fill(f); err != nil {
+		return 0, fmt.Errorf("%s %s: %w", op, key, err)
 	}
 	gen, err := stampGeneration(f, cur)
 	if err != nil {
-		return 0, fmt.Errorf("put %s: %w", key, err)
+		return 0, fmt.Errorf("%s %s: %w", op, key, err)
 	}
 	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("put %s: %w", key, err)
+		return 0, fmt.Errorf("%s %s: %w", op, key, err)
 	}
 	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("put %s: %w", key, err)
+		return 0, fmt.Errorf("%s %s: %w", op, key, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("put %s: %w", key, err)
+		return 0, fmt.Errorf("%s %s: %w", op, key, err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return 0, dirWriteErr(key, err)
 	}
 	done = true
 	if err := syncDir(dir); err != nil {
-		return 0, fmt.Errorf("put %s: %w", key, err)
+		return 0, fmt.Errorf("%s %s: %w", op, key, err)
 	}
 	return gen, nil
 }
