@@ -153,8 +153,9 @@ func (s *Dir) DeleteIf(ctx context.Context, key string, gen int64) error {
 	return s.removeLocked(key)
 }
 
-// removeLocked removes the file of key and the folders it leaves empty, as
-// Delete does; the caller holds key's lock.
+// removeLocked removes the file of key and the folders it leaves empty,
+// then syncs the parent of the last folder changed; the caller holds key's
+// lock. Delete and DeleteIf end here.
 func (s *Dir) removeLocked(key string) error {
 	p := s.path(key)
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -562,20 +562,7 @@ func (s *Dir) Delete(ctx context.Context, key string) error {
 	if fi.IsDir() {
 		return nil // a folder of other objects, not an object
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", key, err)
-	}
-	// Remove the folders left empty (os.Remove fails on a non-empty one,
-	// so this cannot remove another key's folder), then sync the parent
-	// of the last folder changed.
-	dir := filepath.Dir(p)
-	for dir != s.root && os.Remove(dir) == nil {
-		dir = filepath.Dir(dir)
-	}
-	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", key, err)
-	}
-	return nil
+	return s.removeLocked(key)
 }
 
 // Ping checks that the directory is writable.
