@@ -241,47 +241,14 @@ func (c *Client) Append(ctx context.Context, board, token, run, file string, off
 // Encoding tell what went. data may be reused once AppendBytes returns.
 func (c *Client) AppendBytes(ctx context.Context, board, token, run, file string, offset int64, data []byte) (*AppendResult, error) {
 	q := url.Values{"run": {run}, "file": {file}, "offset": {strconv.FormatInt(offset, 10)}}
-	for {
-		coding := ""
-		if !c.noCompress && len(data) >= minCompress {
-			coding = c.codings.choose()
-		}
-		body := data
-		var buf *[]byte
-		if coding != "" {
-			buf = bodyBuffers.Get().(*[]byte)
-			*buf = encode(coding, data, (*buf)[:0])
-			if len(*buf) < len(data)-len(data)/32 {
-				body = *buf
-			} else {
-				coding = "" // not worth the server's decoding
-			}
-		}
-		var sent []*guardedBody
-		get := func() (io.Reader, error) {
-			g := &guardedBody{b: body}
-			sent = append(sent, g)
-			return g, nil
-		}
-		var out AppendResult
-		err := c.doJSON(ctx, &request{method: http.MethodPut, path: boardPath(board) + "/files", query: q,
-			token: token, body: get, length: int64(len(body)), contentType: "application/octet-stream", contentEncoding: coding}, &out)
-		for _, g := range sent {
-			g.release()
-		}
-		if buf != nil {
-			bodyBuffers.Put(buf)
-		}
-		if err != nil && coding != "" && refusesCoding(err, coding) {
-			c.codings.refuse(coding)
-			continue // the same bytes, in another coding or none
-		}
-		if err != nil {
-			return nil, err
-		}
-		out.Wire, out.Encoding = int64(len(body)), coding
-		return &out, nil
+	var out AppendResult
+	wire, coding, err := c.doCompressed(ctx, request{method: http.MethodPut, path: boardPath(board) + "/files", query: q,
+		token: token, contentType: "application/octet-stream"}, data, &out)
+	if err != nil {
+		return nil, err
 	}
+	out.Wire, out.Encoding = wire, coding
+	return &out, nil
 }
 
 func limit(r io.Reader, n int64) io.Reader {

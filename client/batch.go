@@ -73,51 +73,17 @@ func encodeBatch(dst []byte, pieces []BatchPiece) []byte {
 // result per piece; an error is for the request as a whole (a server
 // without batches answers 404 or 405: send the pieces with AppendBytes).
 func (c *Client) AppendBatch(ctx context.Context, board, token string, pieces []BatchPiece) (*Batch, error) {
-	plain := encodeBatch(nil, pieces)
-	for {
-		coding := ""
-		if !c.noCompress && len(plain) >= minCompress {
-			coding = c.codings.choose()
-		}
-		body := plain
-		var buf *[]byte
-		if coding != "" {
-			buf = bodyBuffers.Get().(*[]byte)
-			*buf = encode(coding, plain, (*buf)[:0])
-			if len(*buf) < len(plain)-len(plain)/32 {
-				body = *buf
-			} else {
-				coding = ""
-			}
-		}
-		var sent []*guardedBody
-		get := func() (io.Reader, error) {
-			g := &guardedBody{b: body}
-			sent = append(sent, g)
-			return g, nil
-		}
-		var out Batch
-		err := c.doJSON(ctx, &request{method: http.MethodPost, path: boardPath(board) + "/batch",
-			token: token, body: get, length: int64(len(body)), contentType: batchContentType, contentEncoding: coding}, &out)
-		for _, g := range sent {
-			g.release()
-		}
-		if buf != nil {
-			bodyBuffers.Put(buf)
-		}
-		if err != nil && coding != "" && refusesCoding(err, coding) {
-			c.codings.refuse(coding)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(out.Pieces) != len(pieces) {
-			return nil, fmt.Errorf("tbhost server %s answered %d pieces of a batch of %d", c.base, len(out.Pieces), len(pieces))
-		}
-		out.Wire, out.Encoding = int64(len(body)), coding
-		return &out, nil
+	var out Batch
+	wire, coding, err := c.doCompressed(ctx, request{method: http.MethodPost, path: boardPath(board) + "/batch",
+		token: token, contentType: batchContentType}, encodeBatch(nil, pieces), &out)
+	if err != nil {
+		return nil, err
 	}
+	if len(out.Pieces) != len(pieces) {
+		return nil, fmt.Errorf("tbhost server %s answered %d pieces of a batch of %d", c.base, len(out.Pieces), len(pieces))
+	}
+	out.Wire, out.Encoding = wire, coding
+	return &out, nil
 }
 
 // batchPieces bounds the files of one batch, so that a sweep goes out in

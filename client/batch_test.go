@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -255,4 +257,74 @@ func TestUploaderBatchPieceFails(t *testing.T) {
 	if n := rc.count("put:lr=0/seed=4"); n != 0 {
 		t.Errorf("a run in the same batch went in %d PUTs, want none", n)
 	}
+}
+
+// TestAppendBatchCodingRefused sends a compressible batch to a server that
+// says it takes zstd and gzip but answers 415 to zstd: the batch goes
+// again in gzip, and then the client sends zstd no more.
+func TestAppendBatchCodingRefused(t *testing.T) {
+	srv, err := hosting.NewServer(hosting.Config{Store: store.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := srv.Handler()
+	var mu sync.Mutex
+	var seen []string // Content-Encoding of each batch
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Accept-Encoding", "zstd, gzip")
+		if strings.HasSuffix(r.URL.Path, "/batch") {
+			ce := r.Header.Get("Content-Encoding")
+			mu.Lock()
+			seen = append(seen, ce)
+			mu.Unlock()
+			if ce == "zstd" {
+				w.Header().Set("Accept-Encoding", "gzip")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnsupportedMediaType)
+				io.WriteString(w, `{"error":"unsupported Content-Encoding \"zstd\""}`)
+				return
+			}
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	c := New(ts.URL, fastRetry)
+	ctx := context.Background()
+	b, err := c.CreateBoard(ctx, NewBoard{Name: "codings"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, files := sweepDir(t, 6, 0)
+	var names []string
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var pieces []BatchPiece
+	for _, name := range names {
+		run, file := path.Split(name)
+		pieces = append(pieces, BatchPiece{Run: strings.TrimSuffix(run, "/"), File: file, Data: files[name]})
+	}
+	for i := range 2 {
+		batch := pieces[i*3 : i*3+3]
+		if n := len(encodeBatch(nil, batch)); n < minCompress {
+			t.Fatalf("batch %d: %d bytes, too few to compress", i, n)
+		}
+		res, err := c.AppendBatch(ctx, b.ID, b.Token, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Encoding != "gzip" || res.Wire <= 0 {
+			t.Errorf("batch %d went in %q (%d bytes), want gzip", i, res.Encoding, res.Wire)
+		}
+		for j, p := range res.Pieces {
+			if p.Status != 0 {
+				t.Errorf("batch %d piece %d: %d %s", i, j, p.Status, p.Error)
+			}
+		}
+	}
+	if fmt.Sprint(seen) != "[zstd gzip gzip]" {
+		t.Errorf("batch bodies went in %q, want zstd (refused), then gzip twice", seen)
+	}
+	sameRaw(t, rawFiles(t, c, b.ID), files)
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -166,6 +167,59 @@ func encode(coding string, src, dst []byte) []byte {
 		return out.b
 	}
 	panic("client: unknown coding " + coding)
+}
+
+// doCompressed sends data as the body of r (whose body, length and
+// contentEncoding it sets) and decodes the JSON answer into out, as doJSON
+// does (retried per the client's policy). The body goes compressed in the
+// coding the server takes (see codingState.choose) when it is at least
+// minCompress bytes and compression saves more than 1/32 of them. A
+// refusal of the coding (see refusesCoding) makes the client send that
+// coding no more and send the same bytes again, in the next coding or as
+// they are. It returns the body's size as sent and its coding ("" for
+// none). data may be reused once doCompressed returns.
+func (c *Client) doCompressed(ctx context.Context, r request, data []byte, out any) (int64, string, error) {
+	for {
+		coding := ""
+		if !c.noCompress && len(data) >= minCompress {
+			coding = c.codings.choose()
+		}
+		body := data
+		var buf *[]byte
+		if coding != "" {
+			buf = bodyBuffers.Get().(*[]byte)
+			*buf = encode(coding, data, (*buf)[:0])
+			if len(*buf) < len(data)-len(data)/32 {
+				body = *buf
+			} else {
+				coding = "" // not worth the server's decoding
+			}
+		}
+		var sent []*guardedBody
+		r.body = func() (io.Reader, error) {
+			g := &guardedBody{b: body}
+			sent = append(sent, g)
+			return g, nil
+		}
+		r.length, r.contentEncoding = int64(len(body)), coding
+		err := c.doJSON(ctx, &r, out)
+		for _, g := range sent {
+			g.release()
+		}
+		if buf != nil {
+			bodyBuffers.Put(buf)
+		}
+		if err != nil && coding != "" && refusesCoding(err, coding) {
+			// A refusal is an answer before any JSON was decoded: out is
+			// untouched.
+			c.codings.refuse(coding)
+			continue // the same bytes, in another coding or none
+		}
+		if err != nil {
+			return 0, "", err
+		}
+		return int64(len(body)), coding, nil
+	}
 }
 
 // guardedBody is a request body whose bytes may be reused once it is
