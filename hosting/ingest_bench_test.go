@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"tbhost/hosting"
+	"tbhost/hosting/engine"
 	"tbhost/hosting/store"
 	"tbhost/tfevents"
 )
@@ -36,6 +37,7 @@ func scalarRun(tb testing.TB, tags, steps int) []byte {
 // the digest) in 8 MiB appends; BenchmarkAppendBaseline reads and
 // CRC-checks the same bytes.
 func BenchmarkAppend(b *testing.B) {
+	ctx := context.Background()
 	data := scalarRun(b, 20, 100000)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -44,13 +46,18 @@ func BenchmarkAppend(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// Appends go to existing boards only.
+		board, _, err := srv.Engine().CreateBoard(ctx, engine.BoardSpec{Name: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
 		for off := 0; off < len(data); off += 8 << 20 {
 			end := min(off+8<<20, len(data))
-			if _, err := srv.Append(context.Background(), "bench", "run", "events.out.tfevents.1", int64(off), data[off:end]); err != nil {
+			if _, err := srv.Append(ctx, board.ID, "run", "events.out.tfevents.1", int64(off), data[off:end]); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if err := srv.Flush(context.Background()); err != nil {
+		if err := srv.Flush(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
