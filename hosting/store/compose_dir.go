@@ -2,13 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -131,44 +128,7 @@ func copyFiles(ctx context.Context, w io.Writer, files []*os.File, sizes []int64
 // DeleteIf removes the object at key, and the folders it leaves empty, if
 // it is at generation gen.
 func (s *Dir) DeleteIf(ctx context.Context, key string, gen int64) error {
-	if err := checkStoreKey("delete", key); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("delete %s: %w", key, err)
-	}
-	mu := s.lock(key)
-	mu.Lock()
-	defer mu.Unlock()
-	fi, err := os.Lstat(s.path(key))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("delete %s: %w", key, err)
-	}
-	if !fi.Mode().IsRegular() || fileGen(fi) != gen {
-		return nil
-	}
-	return s.removeLocked(key)
-}
-
-// removeLocked removes the file of key and the folders it leaves empty,
-// then syncs the parent of the last folder changed; the caller holds key's
-// lock. Delete and DeleteIf end here.
-func (s *Dir) removeLocked(key string) error {
-	p := s.path(key)
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", key, err)
-	}
-	// os.Remove fails on a folder that is not empty: this removes no
-	// other key's folder.
-	dir := filepath.Dir(p)
-	for dir != s.root && os.Remove(dir) == nil {
-		dir = filepath.Dir(dir)
-	}
-	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", key, err)
-	}
-	return nil
+	return s.remove(ctx, key, func(fi fs.FileInfo) bool {
+		return fi.Mode().IsRegular() && fileGen(fi) == gen
+	})
 }

@@ -542,6 +542,15 @@ func (s *Dir) Children(ctx context.Context, prefix string) ([]string, error) {
 // Delete removes the object, and the folders it leaves empty; deleting a
 // missing object is not an error.
 func (s *Dir) Delete(ctx context.Context, key string) error {
+	return s.remove(ctx, key, func(fi fs.FileInfo) bool {
+		return !fi.IsDir() // a folder of other objects is not an object
+	})
+}
+
+// remove removes the file of key if there is one and ok says so, under
+// key's lock, then the folders it leaves empty, and syncs the parent of
+// the last folder changed. Delete and DeleteIf differ only in ok.
+func (s *Dir) remove(ctx context.Context, key string, ok func(fs.FileInfo) bool) error {
 	if err := checkStoreKey("delete", key); err != nil {
 		return err
 	}
@@ -559,10 +568,23 @@ func (s *Dir) Delete(ctx context.Context, key string) error {
 		}
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
-	if fi.IsDir() {
-		return nil // a folder of other objects, not an object
+	if !ok(fi) {
+		return nil
 	}
-	return s.removeLocked(key)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	// Remove the folders left empty (os.Remove fails on a non-empty one,
+	// so this cannot remove another key's folder), then sync the parent
+	// of the last folder changed.
+	dir := filepath.Dir(p)
+	for dir != s.root && os.Remove(dir) == nil {
+		dir = filepath.Dir(dir)
+	}
+	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
 }
 
 // Ping checks that the directory is writable.
