@@ -235,7 +235,8 @@ func TestReplicasShareARun(t *testing.T) {
 	}
 }
 
-// hangStore holds the raw writes of one board, once armed, until released.
+// hangStore holds the raw writes (Put, PutIf) of one board, once armed,
+// until released.
 type hangStore struct {
 	store.Store
 	prefix  string
@@ -261,6 +262,18 @@ func (h *hangStore) Put(ctx context.Context, key string, data []byte) error {
 		}
 	}
 	return h.Store.Put(ctx, key, data)
+}
+
+func (h *hangStore) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
+	if h.armed.Load() && strings.HasPrefix(key, h.prefix) {
+		h.once.Do(func() { close(h.entered) })
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return h.Store.PutIf(ctx, key, data, gen)
 }
 
 // within runs f and fails t if it has not returned after d: a guard

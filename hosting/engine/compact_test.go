@@ -570,3 +570,95 @@ func repeatCrashes(t *testing.T, seed uint64, rounds int, chunks [][]byte) {
 		t.Errorf("after the last compaction the file has %d objects; want at most %d", got, max)
 	}
 }
+
+// A server whose writer predates another's compaction re-sends a part:
+// at a segment's first offset (the segment's key) or at an offset inside
+// one (a source merged into it). The segment keeps its bytes, the answer
+// is the server's size, and the file exports as sent.
+func TestStaleResendAfterCompaction(t *testing.T) {
+	const k = 8 // parts per segment
+	chunks := liveChunks(t, 3*k+4)
+	offset := func(n int) int64 {
+		var off int64
+		for _, c := range chunks[:n] {
+			off += int64(len(c))
+		}
+		return off
+	}
+	for _, sc := range compactStores() {
+		for _, tt := range []struct {
+			name  string
+			at    int  // the part B's writer stops at
+			batch bool // B is sent the part in a batch
+		}{
+			{"at a segment's key", k, false}, {"inside a segment", k + 2, false},
+			{"batch/at a segment's key", k, true}, {"batch/inside a segment", k + 2, true},
+		} {
+			t.Run(sc.name+"/"+tt.name, func(t *testing.T) {
+				ctx := context.Background()
+				st := sc.new(t)
+				a := newLiveFile(t, st, Config{CompactParts: 4, FlushInterval: time.Hour, SegmentBytes: offset(k)}, chunks)
+				b, err := New(Config{Store: st, CacheTTL: time.Hour, FlushInterval: time.Hour, CompactParts: -1, Now: a.clock.Now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { b.Flush(context.Background()); b.waitCompactions() })
+
+				// B's writer learns the file up to part tt.at, from a
+				// re-sent part.
+				a.send(tt.at)
+				res, err := b.Append(ctx, a.id, liveRun, liveName, offset(tt.at-1), chunks[tt.at-1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Size != offset(tt.at) {
+					t.Fatalf("B answers size %d; want %d", res.Size, offset(tt.at))
+				}
+				// A sends the rest, checkpoints and compacts.
+				a.send(len(chunks) - tt.at)
+				a.checkpoint()
+				seg, _, err := st.Get(ctx, rawPartKey(a.id, liveRun, liveName, offset(k)))
+				if err != nil || int64(len(seg)) <= int64(len(chunks[k])) {
+					t.Fatalf("no segment at part %d: %d bytes, %v", k, len(seg), err)
+				}
+				checkFile(t, st, a.id, a.data)
+
+				// B, stale, is sent part tt.at again.
+				if tt.batch {
+					pieces := []Piece{{Run: liveRun, File: liveName, Offset: offset(tt.at), Len: int64(len(chunks[tt.at]))}}
+					rs, err := b.AppendBatch(ctx, a.id, chunks[tt.at], pieces)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if rs[0].Err != nil {
+						t.Fatal(rs[0].Err)
+					}
+					res = rs[0].AppendResult
+				} else if res, err = b.Append(ctx, a.id, liveRun, liveName, offset(tt.at), chunks[tt.at]); err != nil {
+					t.Fatal(err)
+				}
+				if res.Size <= offset(tt.at) || res.Size > int64(len(a.data)) {
+					t.Errorf("B answers size %d; want more than %d, at most %d", res.Size, offset(tt.at), len(a.data))
+				}
+				if tt.at == k && !tt.batch && res.Size != int64(len(a.data)) {
+					t.Errorf("B answers size %d; want the stored %d", res.Size, len(a.data))
+				}
+				checkFile(t, st, a.id, a.data)
+				if err := b.SettleBoard(ctx, a.id); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				r, err := b.FindRun(ctx, a.id, liveRun)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if size := r.Digest().Files[liveName].GetSize(); size != int64(len(a.data)) {
+					t.Errorf("after its checkpoint B holds %d bytes; want %d", size, len(a.data))
+				}
+				checkFile(t, st, a.id, a.data)
+			})
+		}
+	}
+}

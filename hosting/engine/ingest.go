@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -74,12 +75,28 @@ func (s *Engine) Append(ctx context.Context, id, run, file string, offset int64,
 }
 
 func (s *Engine) appendLocked(ctx context.Context, id, run, key, file string, offset int64, data []byte) (*AppendResult, error) {
+	reloaded := false
 	for attempt := 0; ; attempt++ {
-		w, err := s.openWriter(ctx, id, run, key, attempt > 0)
+		// (After errPartStored the reloaded state is in the cache.)
+		w, err := s.openWriter(ctx, id, run, key, attempt > 0 && !reloaded)
 		if err != nil {
 			return nil, err
 		}
 		res, err := s.appendTo(ctx, w, file, offset, data)
+		if errors.Is(err, errPartStored) {
+			if attempt == maxConflictRetries {
+				return nil, kind.Errorf(kind.Unavailable, "%s/%s: the store holds a part at offset %d that the run as stored does not reach; retry", run, file, w.d.Files[file].GetSize())
+			}
+			// A stale state: answer from the stored one, replayed
+			// even with no checkpoint (the part may be that of a first
+			// append whose checkpoint failed).
+			if _, err := s.readRunOf(ctx, key, run); err != nil {
+				return nil, err
+			}
+			reloaded = true
+			continue
+		}
+		reloaded = false
 		if kind.Of(err) == kind.Conflict && attempt == 0 {
 			continue // a gap by a stale state: make sure with the stored one
 		}
@@ -92,6 +109,12 @@ func (s *Engine) appendLocked(ctx context.Context, id, run, key, file string, of
 	}
 }
 
+// errPartStored says that the raw part an append would create exists:
+// the writer's state is stale (another server appended, and maybe merged
+// the parts into a segment at that key), so the append is answered from
+// the stored state instead.
+var errPartStored = errors.New("a raw part is stored at that offset already")
+
 // appendTo appends to the run of writer w. The caller holds the run lock.
 func (s *Engine) appendTo(ctx context.Context, w *runWriter, file string, offset int64, data []byte) (*AppendResult, error) {
 	fs := w.d.Files[file] // only holders of the run lock change the map
@@ -102,7 +125,18 @@ func (s *Engine) appendTo(ctx context.Context, w *runWriter, file string, offset
 	}
 	skip := size - offset
 	if fs != nil && skip >= int64(len(data)) {
-		return resultOf(w.run, file, fs, 0), nil // nothing new: a re-sent range
+		// Nothing new: a re-sent range. A run no checkpoint counts yet
+		// (a reload found the parts of a first append whose checkpoint
+		// failed) is checkpointed, so that listings find it.
+		w.mu.Lock()
+		gen := w.gen
+		w.mu.Unlock()
+		if gen == 0 {
+			if err := s.afterAppend(ctx, w, false); err != nil {
+				return nil, err
+			}
+		}
+		return resultOf(w.run, file, fs, 0), nil
 	}
 	fresh := data[skip:]
 	if s.cfg.MaxBoardBytes > 0 {
@@ -123,9 +157,15 @@ func (s *Engine) appendTo(ctx context.Context, w *runWriter, file string, offset
 		}
 	}
 	// The raw bytes are stored while they are parsed; readers wait for
-	// both (or take the previous snapshot).
+	// both (or take the previous snapshot). A part is only ever created,
+	// never replaced: a writer whose state predates another server's
+	// appends would otherwise overwrite bytes it has not seen, such as a
+	// segment compaction made at that key (errPartStored).
 	stored := make(chan error, 1)
-	go func() { stored <- s.store.Put(ctx, rawPartKey(w.id, w.run, file, size), fresh) }()
+	go func() {
+		_, err := s.store.PutIf(ctx, rawPartKey(w.id, w.run, file, size), fresh, 0)
+		stored <- err
+	}()
 
 	w.mu.Lock()
 	w.appending.Store(true)
@@ -150,8 +190,11 @@ func (s *Engine) appendTo(ctx context.Context, w *runWriter, file string, offset
 	if err := <-stored; err != nil {
 		w.appending.Store(false)
 		w.mu.Unlock()
-		s.storeError("put")
 		s.dropWriter(w) // its state holds bytes the store lacks
+		if kind.Of(err) == kind.Conflict {
+			return nil, fmt.Errorf("store %d bytes of %s/%s at %d: %w", len(fresh), w.run, file, size, errPartStored)
+		}
+		s.storeError("put")
 		return nil, fmt.Errorf("store %d bytes of %s/%s: %w", len(fresh), w.run, file, err)
 	}
 	s.sizes.add(w.id, int64(len(fresh)))
@@ -373,6 +416,14 @@ func (s *Engine) loadStored(ctx context.Context, key string) (*Run, error) {
 // and caches the result. A run with neither a digest nor pending pieces
 // is an empty state with generation 0.
 func (s *Engine) readRun(ctx context.Context, key string) (*Run, error) {
+	return s.readRunOf(ctx, key, "")
+}
+
+// readRunOf is readRun; given the run's name, it replays the run's raw
+// parts even when there is no digest (an append stored a part and failed
+// to write the run's first checkpoint), which readRun leaves for the
+// next append, sparing a listing per new run.
+func (s *Engine) readRunOf(ctx context.Context, key, run string) (*Run, error) {
 	// The pending pieces before the digest: a marker is deleted only once
 	// the digests count it.
 	pend, err := s.pendingOf(ctx, key)
@@ -387,10 +438,14 @@ func (s *Engine) readRun(ctx context.Context, key string) (*Run, error) {
 	d := &hostingpb.Digest{}
 	sr := sampler.NewRun(s.samplerConfig())
 	if err != nil { // not found
-		if pend == nil {
+		switch {
+		case pend != nil:
+			d.Run = pend.run
+		case run != "":
+			d.Run = run
+		default:
 			return &Run{key: key, d: d, s: sr, loaded: s.now()}, nil
 		}
-		d.Run = pend.run
 	} else {
 		var state []byte
 		if d, state, err = decodeDigest(raw); err != nil {

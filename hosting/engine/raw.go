@@ -23,8 +23,9 @@ type rawPart struct {
 }
 
 // rawParts lists the parts of (run, file) that make up its first size
-// bytes, in offset order, each trimmed so that parts never overlap; fs is
-// the file's state, which names its extents in batch objects (nil: none).
+// bytes, in offset order, each cut to the bytes it supplies, so that
+// parts never overlap; fs is the file's state, which names its extents in
+// batch objects (nil: none).
 func (s *Engine) rawParts(ctx context.Context, id, run, file string, fs *hostingpb.FileState, size int64) ([]rawPart, error) {
 	prefix := rawFilePrefix(id, run, file)
 	objs, err := s.store.List(ctx, prefix, "")
@@ -39,23 +40,56 @@ func (s *Engine) rawParts(ctx context.Context, id, run, file string, fs *hosting
 		}
 	}
 	parts = mergeParts(parts, extentParts(id, fs, size))
-	var pos int64
-	for i := range parts {
-		p := &parts[i]
-		if p.off != pos {
-			return nil, fmt.Errorf("raw file %s/%s: bytes %d to %d are missing from the store", run, file, pos, p.off)
-		}
-		end := size
-		if i+1 < len(parts) {
-			end = parts[i+1].off
-		}
-		p.len = min(p.len, end-p.off)
-		pos = p.off + p.len
-	}
+	spans, pos := cutParts(parts, size)
 	if pos != size {
+		for _, p := range parts {
+			if p.off > pos {
+				return nil, fmt.Errorf("raw file %s/%s: bytes %d to %d are missing from the store", run, file, pos, p.off)
+			}
+		}
 		return nil, fmt.Errorf("raw file %s/%s: the store holds %d of its %d bytes", run, file, pos, size)
 	}
-	return parts, nil
+	return spans, nil
+}
+
+// cutParts cuts parts (in mergeParts order) into the spans that make up
+// the file's bytes from 0 on, up to size or the first byte no part holds,
+// which it returns. Each part supplies the bytes from its offset to the
+// next part's: a part starting inside another one ends it, as the sources
+// left beside a segment end it (a segment may hold a torn tail past its
+// last whole source, which its sources hold, see compact.go). Bytes after
+// a part that no later part holds come from the last earlier part that
+// does: a stale server may re-send a part that compaction had merged into
+// a segment, and store it again, inside the segment, shorter.
+func cutParts(parts []rawPart, size int64) ([]rawPart, int64) {
+	var spans []rawPart
+	var pos int64
+	i := 0 // parts[:i] start at or before pos
+	for pos < size {
+		for i < len(parts) && parts[i].off <= pos {
+			i++
+		}
+		// The part holding pos that starts last; of two starting at one
+		// offset, the longer (mergeParts puts it last).
+		from := -1
+		for j := i - 1; j >= 0; j-- {
+			if parts[j].off+parts[j].len > pos {
+				from = j
+				break
+			}
+		}
+		if from < 0 {
+			break // a hole
+		}
+		p := parts[from]
+		end := min(p.off+p.len, size)
+		if i < len(parts) {
+			end = min(end, parts[i].off)
+		}
+		spans = append(spans, rawPart{key: p.key, off: pos, len: end - pos, pos: p.pos + pos - p.off, inBatch: p.inBatch})
+		pos = end
+	}
+	return spans, pos
 }
 
 // partsOf picks from objs the raw parts under a file's prefix, in offset

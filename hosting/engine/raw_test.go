@@ -3,7 +3,9 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,6 +90,38 @@ func TestCopyRawMeetsACompaction(t *testing.T) {
 			}
 			if !bytes.Equal(out.Bytes(), file) {
 				t.Errorf("export has %d bytes, not the file's %d as uploaded", out.Len(), len(file))
+			}
+		})
+	}
+}
+
+func TestCutParts(t *testing.T) {
+	p := func(key string, off, n int64) rawPart { return rawPart{key: key, off: off, len: n} }
+	tests := []struct {
+		name  string
+		parts []rawPart
+		size  int64
+		want  string // key:off+len@pos ...
+		pos   int64
+	}{
+		{"abutting parts", []rawPart{p("a", 0, 10), p("b", 10, 10)}, 20, "a:0+10@0 b:10+10@0", 20},
+		{"cut at size", []rawPart{p("a", 0, 10), p("b", 10, 10)}, 15, "a:0+10@0 b:10+5@0", 15},
+		{"a segment beside its sources ends at the first", []rawPart{p("s", 0, 25), p("b", 10, 10), p("c", 20, 10)}, 30, "s:0+10@0 b:10+10@0 c:20+10@0", 30},
+		{"the longer of two at one offset", []rawPart{p("a", 0, 10), p("b", 0, 20)}, 20, "b:0+20@0", 20},
+		{"a stale part inside a segment", []rawPart{p("s", 0, 40), p("x", 10, 5), p("c", 40, 10)}, 50, "s:0+10@0 x:10+5@0 s:15+25@15 c:40+10@0", 50},
+		{"a hole", []rawPart{p("a", 0, 10), p("c", 20, 10)}, 30, "a:0+10@0", 10},
+		{"bytes missing at the end", []rawPart{p("a", 0, 10)}, 30, "a:0+10@0", 10},
+		{"an extent", []rawPart{p("a", 0, 10), {key: "batch", off: 10, len: 10, pos: 100, inBatch: true}}, 20, "a:0+10@0 batch:10+10@100", 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spans, pos := cutParts(tc.parts, tc.size)
+			var got []string
+			for _, s := range spans {
+				got = append(got, fmt.Sprintf("%s:%d+%d@%d", s.key, s.off, s.len, s.pos))
+			}
+			if strings.Join(got, " ") != tc.want || pos != tc.pos {
+				t.Errorf("spans %q to %d; want %q to %d", strings.Join(got, " "), pos, tc.want, tc.pos)
 			}
 		})
 	}
