@@ -574,3 +574,11 @@ func (d dropRaw) Put(ctx context.Context, key string, data []byte) error {
 	}
 	return d.Store.Put(ctx, key, data)
 }
+
+// PutIf drops raw parts too (appends create them: PutIf at generation 0).
+func (d dropRaw) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
+	if strings.Contains(key, "/raw/") {
+		return 1, nil
+	}
+	return d.Store.PutIf(ctx, key, data, gen)
+}

@@ -66,7 +66,9 @@ func (c Config) samples(plugin string) int {
 
 func (c Config) maxBuckets() int {
 	if c.MaxBuckets > 0 {
-		return c.MaxBuckets
+		// At least 2: a negative and a non-negative step never share a
+		// bucket however wide (one bucket would double forever).
+		return max(c.MaxBuckets, 2)
 	}
 	return DefaultMaxBuckets
 }

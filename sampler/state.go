@@ -3,7 +3,6 @@ package sampler
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -20,104 +19,6 @@ var ErrBadState = errors.New("sampler: bad state")
 // samplerpb.RunState. The encoding is deterministic: equal states give equal
 // bytes.
 func (r *Run) MarshalBinary() ([]byte, error) { return r.AppendBinary(nil) }
-
-// AppendBinary appends the encoding MarshalBinary returns to b, growing b
-// at most once: a caller that reserves room in front of the state (a
-// digest wrapping it) copies the state no further.
-func (r *Run) AppendBinary(b []byte) ([]byte, error) {
-	return proto.MarshalOptions{Deterministic: true}.MarshalAppend(b, r.proto())
-}
-
-// proto returns the state as a samplerpb.RunState.
-func (r *Run) proto() *samplerpb.RunState {
-	st := &samplerpb.RunState{Version: stateVersion, MaxBuckets: int64(r.cfg.MaxBuckets)}
-	if len(r.cfg.Samples) > 0 {
-		st.Samples = make(map[string]int64, len(r.cfg.Samples))
-		for k, v := range r.cfg.Samples {
-			st.Samples[k] = int64(v)
-		}
-	}
-	tags := make([]string, 0, len(r.series))
-	for t := range r.series {
-		tags = append(tags, t)
-	}
-	slices.Sort(tags)
-	for _, t := range tags {
-		s := r.series[t]
-		ps := &samplerpb.Series{
-			Tag: s.tag, Plugin: s.plugin, Added: s.added, HasData: s.hasData,
-			MinStep: s.minStep, MaxStep: s.maxStep, FirstWall: s.firstWall, LastWall: s.lastWall,
-		}
-		if s.pts != nil {
-			pts := s.pts.points()
-			ps.Scalars = marshalRes(&s.pts.res, len(pts), func(i int) (int64, float64) { return pts[i].Step, pts[i].Wall })
-			ps.Scalars.Values = make([]float64, len(pts))
-			for i, p := range pts {
-				ps.Scalars.Values[i] = p.Value
-			}
-			ps.Summary = marshalSummary(s.sum)
-		}
-		if s.items != nil {
-			ps.Items = marshalRes(&s.items.res, len(s.items.items), func(i int) (int64, float64) { return s.items.items[i].Step, s.items.items[i].Wall })
-			ps.Items.Payloads = make([][]byte, len(s.items.items))
-			for i, it := range s.items.items {
-				ps.Items.Payloads[i] = it.Payload
-			}
-		}
-		st.Series = append(st.Series, ps)
-	}
-	return st
-}
-
-func marshalRes(res *resState, n int, at func(int) (int64, float64)) *samplerpb.Reservoir {
-	pr := &samplerpb.Reservoir{Size: int64(res.k), Seen: res.seen, Rng: res.rng.s,
-		StepDeltas: make([]int64, n), Walls: make([]float64, n)}
-	var prev int64
-	for i := range n {
-		step, wall := at(i)
-		pr.StepDeltas[i] = step - prev
-		pr.Walls[i] = wall
-		prev = step
-	}
-	return pr
-}
-
-func marshalSummary(s *summary) *samplerpb.Summary {
-	n := len(s.b)
-	ps := &samplerpb.Summary{
-		Shift:     uint32(s.shift),
-		IdxDeltas: make([]int64, n), Count: make([]int64, n),
-		FirstStep: make([]uint64, n), FirstWall: make([]float64, n), FirstValue: make([]float64, n),
-		LastStep: make([]uint64, n), LastWall: make([]float64, n), LastValue: make([]float64, n),
-		MinStep: make([]uint64, n), MinWall: make([]float64, n), MinValue: make([]float64, n),
-		MaxStep: make([]uint64, n), MaxWall: make([]float64, n), MaxValue: make([]float64, n),
-	}
-	var prev int64
-	for i := range s.b {
-		b := &s.b[i]
-		base := b.idx << s.shift
-		ps.IdxDeltas[i] = b.idx - prev
-		prev = b.idx
-		ps.Count[i] = b.count
-		ps.FirstStep[i], ps.FirstWall[i], ps.FirstValue[i] = uint64(b.first.Step-base), b.first.Wall, b.first.Value
-		ps.LastStep[i], ps.LastWall[i], ps.LastValue[i] = uint64(b.last.Step-base), b.last.Wall, b.last.Value
-		ps.MinStep[i], ps.MinWall[i], ps.MinValue[i] = uint64(b.min.Step-base), b.min.Wall, b.min.Value
-		ps.MaxStep[i], ps.MaxWall[i], ps.MaxValue[i] = uint64(b.max.Step-base), b.max.Wall, b.max.Value
-	}
-	for i := range s.nf {
-		e := &s.nf[i]
-		pe := &samplerpb.NonFinite{Idx: e.idx}
-		for k := range nKinds {
-			pe.Count = append(pe.Count, e.n[k])
-			pe.FirstStep = append(pe.FirstStep, e.first[k].Step)
-			pe.FirstWall = append(pe.FirstWall, e.first[k].Wall)
-			pe.LastStep = append(pe.LastStep, e.last[k].Step)
-			pe.LastWall = append(pe.LastWall, e.last[k].Wall)
-		}
-		ps.Nonfinite = append(ps.Nonfinite, pe)
-	}
-	return ps
-}
 
 // UnmarshalBinary replaces r with a state written by MarshalBinary,
 // configuration included. It validates the state: an error wraps
