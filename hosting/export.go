@@ -49,11 +49,13 @@ func (s *Server) exportScalars(c *gin.Context) error {
 	}
 	for _, file := range r.Files() {
 		pr, pw := io.Pipe()
+		copied := make(chan error, 1)
 		go func() {
-			pw.CloseWithError(s.h.Engine.CopyRaw(ctx, pw, b.ID, r.Name(), file, r.Digest().Files[file].Size))
+			err := s.h.Engine.CopyRaw(ctx, pw, b.ID, r.Name(), file, r.Digest().Files[file].Size)
+			pw.CloseWithError(err)
+			copied <- err
 		}()
 		sc := tfevents.NewScanner(pr, tfevents.Options{})
-		defer sc.Close()
 		for sc.Scan() {
 			v := sc.Value()
 			if v.Kind != tfevents.KindScalar || v.Tag != tag {
@@ -82,13 +84,22 @@ func (s *Server) exportScalars(c *gin.Context) error {
 			first = false
 			if _, err := w.Write(row); err != nil {
 				pr.CloseWithError(err)
+				sc.Close()
+				<-copied
 				return nil // the client went away
 			}
 		}
-		pr.Close()
-		if err := sc.Err(); err != nil && !errors.Is(err, tfevents.ErrCorrupt) && !errors.Is(err, tfevents.ErrTooLarge) {
-			s.log.ErrorContext(ctx, "export scalars", "board", b.ID, "run", r.Name(), "file", file, "err", err)
-			return nil // headers are sent: the truncated body is the error
+		pr.Close() // (a corrupt tail is not read on)
+		sc.Close()
+		err := <-copied
+		if errors.Is(err, io.ErrClosedPipe) {
+			err = nil // the scan stopped first
+		}
+		if serr := sc.Err(); err == nil && !errors.Is(serr, tfevents.ErrCorrupt) && !errors.Is(serr, tfevents.ErrTooLarge) {
+			err = serr // (a corrupt file ends there, as for TensorBoard)
+		}
+		if err != nil {
+			return s.failExport(c, "export scalars", err, "board", b.ID, "run", r.Name(), "file", file, "tag", tag)
 		}
 	}
 	if format == "json" {
@@ -134,8 +145,7 @@ func (s *Server) exportRaw(c *gin.Context) error {
 				return nil // the client went away
 			}
 			if err := s.h.Engine.CopyRaw(ctx, tw, b.ID, r.Name(), file, fs.Size); err != nil {
-				s.log.ErrorContext(ctx, "export raw", "board", b.ID, "run", r.Name(), "file", file, "err", err)
-				return nil // headers are sent: a truncated archive is the error
+				return s.failExport(c, "export raw", err, "board", b.ID, "run", r.Name(), "file", file)
 			}
 		}
 	}
@@ -144,4 +154,46 @@ func (s *Server) exportRaw(c *gin.Context) error {
 	}
 	gz.Close()
 	return nil
+}
+
+// failExport ends an export that failed with err: logged with what names
+// the file (attrs), and answered as a failure, never as a shorter file.
+// Before any byte of the body is sent, that is an error status; after, the
+// response is aborted (abortResponse), so that the client sees it break off
+// rather than end. A request its client gave up is not logged as a failure.
+func (s *Server) failExport(c *gin.Context, what string, err error, attrs ...any) error {
+	ctx := c.Request.Context()
+	if ctx.Err() != nil {
+		s.log.DebugContext(ctx, what+": the client went away", append(attrs, "err", err)...)
+		if c.Writer.Written() {
+			abortResponse(c)
+		}
+		return nil
+	}
+	if !c.Writer.Written() {
+		s.log.ErrorContext(ctx, what+" failed", append(attrs, "err", err)...)
+		c.Writer.Header().Del("Content-Type")
+		c.Writer.Header().Del("Content-Disposition")
+		return err
+	}
+	s.log.ErrorContext(ctx, what+" failed: response aborted", append(attrs, "err", err)...)
+	abortResponse(c)
+	return nil
+}
+
+// abortResponse breaks off a response whose status and part of whose body
+// are sent: it closes the connection without ending the chunked body
+// (HTTP/1.x, which tbhost serves), so that the client reads an unexpected
+// EOF. Where the connection cannot be taken over (HTTP/2) it panics with
+// http.ErrAbortHandler, for net/http to reset the stream.
+func abortResponse(c *gin.Context) {
+	var rw http.ResponseWriter = c.Writer
+	if u, ok := rw.(interface{ Unwrap() http.ResponseWriter }); ok {
+		rw = u.Unwrap() // gin's writer refuses once the body has begun
+	}
+	if conn, _, err := http.NewResponseController(rw).Hijack(); err == nil {
+		conn.Close()
+		return
+	}
+	panic(http.ErrAbortHandler)
 }

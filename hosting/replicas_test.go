@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -21,11 +22,42 @@ import (
 // Several servers on one store: the documented way to run replicas. These
 // tests run each case on the three stores.
 
-// replica starts a server over st with cfg (its Store set to st).
+// replica starts a server over st with cfg (its Store set to st), whose
+// warnings and errors go to t's log (unless cfg has a Logger).
 func replica(t *testing.T, st store.Store, cfg hosting.Config) (*hosting.Server, api) {
 	t.Helper()
 	cfg.Store = st
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	return startWith(t, cfg)
+}
+
+// testLogger returns a logger of warnings and errors to t's log, which
+// drops what background work logs once t is done.
+func testLogger(t *testing.T) *slog.Logger {
+	tw := &testWriter{t: t}
+	t.Cleanup(func() { // (after the servers started later are closed)
+		tw.mu.Lock()
+		tw.done = true
+		tw.mu.Unlock()
+	})
+	return slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	}
+	return len(p), nil
 }
 
 // until waits for cond, which a background process makes true (a

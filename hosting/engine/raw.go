@@ -123,22 +123,32 @@ func (s *Engine) CopyRaw(ctx context.Context, w io.Writer, id, run, file string,
 		fs = r.d.Files[file]
 	}
 	// A compaction may merge the parts while they are read (and delete
-	// those listed): list them again and go on from the bytes written.
+	// those listed): list them again and go on from the bytes written. A
+	// compaction under way deletes its sources one by one, so a reader
+	// behind it may meet a deleted part again and again, each time
+	// further on: only relists that get nowhere are counted.
 	var done int64
-	for attempt := 0; ; attempt++ {
+	for stuck := 0; ; {
 		parts, err := s.rawParts(ctx, id, run, file, fs, size)
 		if err != nil {
 			return err
 		}
+		before := done
 		err = s.copyParts(ctx, w, parts, &done)
-		if err == nil || kind.Of(err) != kind.NotFound || attempt == maxRelists {
+		if err == nil || kind.Of(err) != kind.NotFound {
+			return err
+		}
+		if done > before {
+			stuck = 0
+		} else if stuck++; stuck > maxRelists {
 			return err
 		}
 	}
 }
 
-// maxRelists bounds how often a reader lists a file's parts again after
-// a compaction deleted one it had listed.
+// maxRelists bounds how often in a row a reader lists a file's parts
+// again, after a compaction deleted one it had listed, without reading a
+// byte more.
 const maxRelists = 4
 
 // copyParts writes the bytes of parts from offset *done on to w, and
