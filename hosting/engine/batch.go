@@ -387,7 +387,9 @@ func (s *Engine) readPart(ctx context.Context, p rawPart) ([]byte, error) {
 	if !p.inBatch {
 		data, _, err := s.store.Get(ctx, p.key)
 		if err != nil {
-			s.storeError("get")
+			if kind.Of(err) != kind.NotFound { // (merged by a compaction: the replay lists again)
+				s.storeError("get")
+			}
 			return nil, fmt.Errorf("read raw part %s: %w", p.key, err)
 		}
 		return data, nil

@@ -662,3 +662,80 @@ func TestStaleResendAfterCompaction(t *testing.T) {
 		}
 	}
 }
+
+// compactOnList compacts a file, as another server would, right after
+// it answers the first listing of the file's parts from a start key (a
+// replay's): every part is merged into the first, and the others are
+// deleted, before the replay reads them.
+type compactOnList struct {
+	store.Store
+	prefix string
+	done   atomic.Bool
+}
+
+func (c *compactOnList) List(ctx context.Context, prefix, start string) ([]store.ObjectInfo, error) {
+	objs, err := c.Store.List(ctx, prefix, start)
+	if err != nil || prefix != c.prefix || start == "" || !c.done.CompareAndSwap(false, true) {
+		return objs, err
+	}
+	all, err := c.Store.List(ctx, prefix, "")
+	if err != nil {
+		return nil, err
+	}
+	var seg []byte
+	for _, o := range all {
+		data, _, err := c.Store.Get(ctx, o.Key)
+		if err != nil {
+			return nil, err
+		}
+		seg = append(seg, data...)
+	}
+	if err := c.Store.Put(ctx, all[0].Key, seg); err != nil {
+		return nil, err
+	}
+	for _, o := range all[1:] {
+		if err := c.Store.Delete(ctx, o.Key); err != nil {
+			return nil, err
+		}
+	}
+	return objs, nil
+}
+
+// A replay whose listed parts another server's compaction deletes before
+// they are read lists the file again and reads the segment that holds
+// them, from the first byte it lacks.
+func TestReplayMeetsACompaction(t *testing.T) {
+	const parts = 20
+	chunks := liveChunks(t, parts)
+	for _, sc := range compactStores() {
+		t.Run(sc.name, func(t *testing.T) {
+			st := sc.new(t)
+			// The first append is checkpointed at once; the rest are not.
+			f := newLiveFile(t, st, Config{CompactParts: -1, FlushInterval: time.Hour}, chunks)
+			f.send(parts)
+			if got := storedSize(t, st, f.id); got != int64(len(chunks[0])) {
+				t.Fatalf("the checkpoint counts %d bytes; want the first part's %d", got, len(chunks[0]))
+			}
+			cs := &compactOnList{Store: st, prefix: rawFilePrefix(f.id, liveRun, liveName)}
+			e, err := New(Config{Store: cs, CompactParts: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := e.FindRun(context.Background(), f.id, liveRun)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cs.done.Load() {
+				t.Fatal("the replay listed no parts")
+			}
+			fs := r.Digest().Files[liveName]
+			if fs.GetSize() != int64(len(f.data)) || fs.GetRecords() != 1+parts*liveSteps*liveTags {
+				t.Errorf("the replay holds %d bytes and %d records; want %d and %d", fs.GetSize(), fs.GetRecords(), len(f.data), 1+parts*liveSteps*liveTags)
+			}
+			if n := objectsOf(t, st, f.id); n != 1 {
+				t.Errorf("%d objects after the compaction; want 1", n)
+			}
+			checkFile(t, st, f.id, f.data)
+		})
+	}
+}

@@ -510,9 +510,10 @@ func decodeDigest(raw []byte) (*hostingpb.Digest, []byte, error) {
 // server's, whose checkpoint lost a race with this one's). It lists each
 // file's parts from the last one the checkpoint counts (a live run of a
 // week holds a hundred thousand parts per file; the store skips those
-// below). Parts may overlap (a retry through a server that had not seen a
-// part stores it again, maybe longer): each is parsed from the first byte
-// not counted yet. Files are parsed in name order, as TensorBoard reads
+// below); a part another server's compaction deletes between the listing
+// and its read makes it list the file again, from its first part. Parts
+// may overlap (see cutParts): each is parsed from the first byte not
+// counted yet. Files are parsed in name order, as TensorBoard reads
 // them: a file found that sorts before one already counted makes the run
 // be parsed again from its first byte. The pieces of pending batches
 // (pend, which may be nil) are parts too, in their batch objects: those
@@ -566,53 +567,96 @@ func (s *Engine) replay(ctx context.Context, key string, d *hostingpb.Digest, sr
 		if fs.LastPart != nil {
 			from = fs.GetLastPart()
 		}
-		parts, err := s.partsFrom(ctx, id, d.Run, name, fs, from)
-		if err != nil {
-			return nil, 0, false, err
-		}
-		pparts, pieceOf := pendingParts(id, name, fs, pend)
-		parts = mergeParts(parts, pparts)
-		for _, p := range parts {
-			piece, pending := pieceOf[p]
-			if pending && p.len == 0 {
-				if fs.Size == 0 && fs.LastPart == nil { // a new, empty file
-					applyExtent(d, fs, sr, piece.batch, &piece.markerEntry, nil, piece.unixNano)
-					changed = true
-				}
-				continue
+		// A compaction by another server may delete parts listed here
+		// before they are read: list the file again and go on. The part
+		// holding the next byte is then in a segment at an earlier key
+		// (its first source's), so the listing starts at the first part;
+		// a compaction leaves few. Only relists that get no further are
+		// bounded, as for exports (CopyRaw).
+		for stuck := 0; ; {
+			size := fs.Size
+			m, ch, err := s.replayFile(ctx, id, d, fs, sr, name, pend, from)
+			n += m
+			changed = changed || ch
+			if err == nil {
+				break
 			}
-			if p.off+p.len <= fs.Size {
-				continue // counted already
-			}
-			if p.off > fs.Size {
-				break // bytes are missing: parse no further than the store holds
-			}
-			data, err := s.readPart(ctx, p)
-			if err != nil {
+			if !errors.Is(err, errPartGone) {
 				return nil, 0, false, err
 			}
-			if p.off+int64(len(data)) <= fs.Size {
-				continue // rewritten shorter since it was listed
+			if fs.Size > size {
+				stuck = 0
+			} else if stuck++; stuck > maxRelists {
+				return nil, 0, false, err
 			}
-			skip := fs.Size - p.off
-			data = data[skip:]
-			n += int64(len(data))
-			if pending {
-				e := piece.markerEntry
-				e.offset, e.length, e.pos = fs.Size, int64(len(data)), e.pos+skip
-				applyExtent(d, fs, sr, piece.batch, &e, data, piece.unixNano)
-				changed = true
-				continue
-			}
-			ingest(d, fs, sr, data)
-			fs.LastPart = proto.Int64(p.off)
-			fs.Size += int64(len(data))
+			from = 0
 		}
 		if fs.Size == 0 && fs.LastPart == nil {
 			delete(d.Files, name) // a folder whose parts are gone
 		}
 	}
 	return sr, n, changed, nil
+}
+
+// errPartGone says that a raw part listed for a replay was deleted before
+// it was read (merged into a segment by a compaction).
+var errPartGone = errors.New("a listed raw part is gone")
+
+// replayFile replays into d, fs and sr the parts of file name that may
+// hold bytes from the part at offset from on (its own parts and extents,
+// and its pieces in pend), from the first byte fs does not count. It
+// returns the bytes replayed and whether pending pieces changed the state,
+// and an error wrapping errPartGone when a part of its own listed was
+// deleted before it was read.
+func (s *Engine) replayFile(ctx context.Context, id string, d *hostingpb.Digest, fs *hostingpb.FileState, sr *sampler.Run, name string, pend *pendingRun, from int64) (int64, bool, error) {
+	parts, err := s.partsFrom(ctx, id, d.Run, name, fs, from)
+	if err != nil {
+		return 0, false, err
+	}
+	pparts, pieceOf := pendingParts(id, name, fs, pend)
+	parts = mergeParts(parts, pparts)
+	var n int64
+	changed := false
+	for _, p := range parts {
+		piece, pending := pieceOf[p]
+		if pending && p.len == 0 {
+			if fs.Size == 0 && fs.LastPart == nil { // a new, empty file
+				applyExtent(d, fs, sr, piece.batch, &piece.markerEntry, nil, piece.unixNano)
+				changed = true
+			}
+			continue
+		}
+		if p.off+p.len <= fs.Size {
+			continue // counted already
+		}
+		if p.off > fs.Size {
+			break // bytes are missing: parse no further than the store holds
+		}
+		data, err := s.readPart(ctx, p)
+		if err != nil {
+			if !p.inBatch && kind.Of(err) == kind.NotFound {
+				err = fmt.Errorf("%w: %w", errPartGone, err)
+			}
+			return n, changed, err
+		}
+		if p.off+int64(len(data)) <= fs.Size {
+			continue // rewritten shorter since it was listed
+		}
+		skip := fs.Size - p.off
+		data = data[skip:]
+		n += int64(len(data))
+		if pending {
+			e := piece.markerEntry
+			e.offset, e.length, e.pos = fs.Size, int64(len(data)), e.pos+skip
+			applyExtent(d, fs, sr, piece.batch, &e, data, piece.unixNano)
+			changed = true
+			continue
+		}
+		ingest(d, fs, sr, data)
+		fs.LastPart = proto.Int64(p.off)
+		fs.Size += int64(len(data))
+	}
+	return n, changed, nil
 }
 
 // runFiles returns the names of the files of a run that have raw parts
