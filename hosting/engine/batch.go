@@ -56,7 +56,8 @@ import (
 // the run reads the same on every server, and after a crash. A crash after
 // the answer loses nothing: whoever lists the board later finishes the
 // marker's checkpoints (settleIdle), and a marker whose runs are all
-// checkpointed is deleted by whoever notices. A crash before the marker
+// checkpointed is deleted by whoever notices. A graceful shutdown
+// (Flush) settles this server's own markers first (settleOwn). A crash before the marker
 // is durable leaves a batch object nothing names, and a client that got
 // no answer sends the pieces again.
 
@@ -889,6 +890,58 @@ func (s *Engine) SettleBoard(ctx context.Context, id string) error {
 	b.mu.Lock()
 	names := slices.Sorted(maps.Keys(b.board(id).markers))
 	b.mu.Unlock()
+	if err := s.settleMarkers(ctx, id, names); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	left := len(b.board(id).markers)
+	b.mu.Unlock()
+	if left > 0 {
+		return kind.Errorf(kind.Unavailable, "board %s: %d batches still lack checkpoints; try again", id, left)
+	}
+	return nil
+}
+
+// settleOwn settles the pending markers this server wrote and has not
+// deleted yet (those whose background settle failed, or is under way:
+// it waits for those), so that a graceful shutdown (Flush) leaves none
+// for the next listing of their boards to settle. It returns an error
+// when a marker remains; its runs' checkpoints are then written by the
+// next listing of the board, on any server.
+func (s *Engine) settleOwn(ctx context.Context) error {
+	b := &s.batches
+	own := map[string][]string{}
+	b.mu.Lock()
+	for id, pb := range b.boards {
+		for name := range pb.own {
+			own[id] = append(own[id], name)
+		}
+	}
+	b.mu.Unlock()
+	for id, names := range own {
+		slices.Sort(names)
+		if err := s.settleMarkers(ctx, id, names); err != nil {
+			return err
+		}
+	}
+	left := 0
+	b.mu.Lock()
+	for id := range own {
+		if pb := b.boards[id]; pb != nil {
+			left += len(pb.own)
+		}
+	}
+	b.mu.Unlock()
+	if left > 0 {
+		return kind.Errorf(kind.Unavailable, "%d pending batches still lack checkpoints; the next listing of their boards settles them", left)
+	}
+	return nil
+}
+
+// settleMarkers settles markers names of board id in turn (see settle),
+// or waits for those this server is settling already.
+func (s *Engine) settleMarkers(ctx context.Context, id string, names []string) error {
+	b := &s.batches
 	for _, name := range names {
 		if done := s.claimSettle(id, name); done != nil {
 			s.settle(id, name, done)
@@ -904,12 +957,6 @@ func (s *Engine) SettleBoard(ctx context.Context, id string) error {
 				return ctx.Err()
 			}
 		}
-	}
-	b.mu.Lock()
-	left := len(b.board(id).markers)
-	b.mu.Unlock()
-	if left > 0 {
-		return kind.Errorf(kind.Unavailable, "board %s: %d batches still lack checkpoints; try again", id, left)
 	}
 	return nil
 }

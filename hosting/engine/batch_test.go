@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -675,4 +676,62 @@ func sweepRuns() int {
 		return 500
 	}
 	return 10_000
+}
+
+// digestFaults fails, while on, the writes of run digests.
+type digestFaults struct {
+	store.Store
+	on atomic.Bool
+}
+
+func (f *digestFaults) PutIf(ctx context.Context, key string, data []byte, gen int64) (int64, error) {
+	if f.on.Load() && strings.Contains(key, "/digest/") {
+		return 0, errors.New("injected digest write failure")
+	}
+	return f.Store.PutIf(ctx, key, data, gen)
+}
+
+// TestFlushSettlesPendingBatches: a graceful shutdown (Flush) writes the
+// checkpoints of this server's pending batches whose settle failed, and
+// deletes their markers, so that no listing is left to do it; a new
+// server reads the board from the digests alone.
+func TestFlushSettlesPendingBatches(t *testing.T) {
+	ctx := context.Background()
+	const runs = 30
+	f := &digestFaults{Store: store.NewMem()}
+	e, _ := newBatchEngine(t, f, true, true) // settled before the answer: failed here
+	b, _, err := e.CreateBoard(ctx, BoardSpec{Name: "flush"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.on.Store(true)
+	if !uploadBatches(t, e, b.ID, sweepPieces(t, runs), 10, 1) {
+		t.Fatal("a batch failed")
+	}
+	f.on.Store(false)
+	if got := len(objectsUnder(t, f, pendingPrefix(b.ID))); got != 3 {
+		t.Fatalf("%d markers before the flush; want the 3 whose checkpoints failed", got)
+	}
+	if err := e.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := objectsUnder(t, f, pendingPrefix(b.ID)); len(left) != 0 {
+		t.Errorf("markers left after the flush: %v", left)
+	}
+	if got := len(objectsUnder(t, f, digestPrefix(b.ID))); got != runs {
+		t.Errorf("%d checkpoints, want %d", got, runs)
+	}
+	if st := e.WriterStats(); st.Writers != 0 {
+		t.Errorf("%d writers left after the flush", st.Writers)
+	}
+	cold := newEngineOn(t, f)
+	rs, err := cold.Runs(ctx, b.ID)
+	if err != nil || len(rs) != runs {
+		t.Fatalf("%d runs (%v)", len(rs), err)
+	}
+	for _, r := range rs {
+		if r.gen == 0 || r.replayed != 0 || tagCount(r, "loss") != 3 {
+			t.Errorf("run %s: generation %d, %d bytes replayed, %d values", r.d.Run, r.gen, r.replayed, tagCount(r, "loss"))
+		}
+	}
 }

@@ -382,13 +382,13 @@ func (s *Engine) retire(w *runWriter) {
 // stopped taking requests. A checkpoint it cannot write loses nothing (the
 // raw parts are stored): the next load of the run replays them.
 func (s *Engine) Flush(ctx context.Context) error {
+	first := s.settleOwn(ctx) // this server's pending batches (batch.go): their runs' checkpoints, then their markers
 	s.wmu.Lock()
 	ws := make([]*runWriter, 0, len(s.writers))
 	for _, w := range s.writers {
 		ws = append(ws, w)
 	}
 	s.wmu.Unlock()
-	var first error
 	for _, w := range ws {
 		unlock := s.runs.lock(w.key)
 		if err := s.flush(ctx, w); err != nil && first == nil {
