@@ -137,8 +137,11 @@ type FileState struct {
 	LastPart *int64 `protobuf:"varint,10,opt,name=last_part,json=lastPart,proto3,oneof" json:"last_part,omitempty"`
 	// Byte ranges of the file stored inside batch objects
 	// (boards/<id>/batch/<name>) rather than as parts of their own, in
-	// offset order. A checkpoint names them before the batch is answered,
-	// so replays and exports find them here.
+	// offset order. A batch is answered before its runs' checkpoints are
+	// written: until a checkpoint names its extents, the batch's pending
+	// marker (boards/<id>/pending/<name>) does, and a replay of a
+	// checkpoint that lacks them records them here from the marker. So
+	// replays and exports find them here either way.
 	Extents       []*Extent `protobuf:"bytes,11,rep,name=extents,proto3" json:"extents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
