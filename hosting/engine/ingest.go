@@ -816,11 +816,12 @@ func (s *Engine) PutRun(ctx context.Context, id, run string, sr *sampler.Run) er
 		return err
 	}
 	d := &hostingpb.Digest{Run: run, UpdatedUnixNano: s.now().UnixNano()}
-	raw, err := encodeDigest(d, sr)
+	raw, done, err := encodeDigest(d, sr)
 	if err != nil {
 		return err
 	}
 	gen, err := s.store.PutIf(ctx, st.key, raw, st.gen)
+	done()
 	if err != nil {
 		return fmt.Errorf("write digest of run %q: %w", run, err)
 	}

@@ -196,29 +196,55 @@ func digestBytes(d *hostingpb.Digest) int64 {
 	return n
 }
 
-// encode returns the digest with its sampler state, as stored.
+// encode returns the digest with its sampler state, as stored, and a
+// function that gives its buffer back once the bytes are written.
 // It does not change w.d, which readers may share.
-func (w *runWriter) encode() ([]byte, error) { return encodeDigest(w.d, w.s) }
+func (w *runWriter) encode() ([]byte, func(), error) { return encodeDigest(w.d, w.s) }
+
+// checkpointBufs holds the buffers of written checkpoints for the next
+// ones (Store.Put keeps no data after it returns): a big run's checkpoint
+// is tens of MB, and fresh memory that size took longer to fault in and
+// clear than the state took to encode.
+var checkpointBufs sync.Pool // of *[]byte
+
+// maxPooledCheckpoint bounds the buffers checkpointBufs keeps.
+const maxPooledCheckpoint = 256 << 20
 
 // encodeDigest returns digest d, whose Sampler field is nil, with the
-// sampler state sr in that field, as stored. The state (tens of MB for a
-// big run) is encoded once into the buffer it is returned in: the digest's
-// other fields (small) are copied in front of it.
-func encodeDigest(d *hostingpb.Digest, sr *sampler.Run) ([]byte, error) {
+// sampler state sr in that field, as stored, and a function that gives its
+// buffer back once the bytes are written (the bytes must not be used
+// after it). The state (tens of MB for a big run) is encoded once into
+// the buffer it is returned in: the digest's other fields (small) are
+// copied in front of it.
+func encodeDigest(d *hostingpb.Digest, sr *sampler.Run) ([]byte, func(), error) {
 	head, err := proto.Marshal(d)
 	if err != nil {
-		return nil, fmt.Errorf("encode digest of run %q: %w", d.Run, err)
+		return nil, nil, fmt.Errorf("encode digest of run %q: %w", d.Run, err)
 	}
 	head = protowire.AppendTag(head, samplerField, protowire.BytesType)
 	room := len(head) + binary.MaxVarintLen64
-	buf, err := sr.AppendBinary(make([]byte, room))
+	pooled, _ := checkpointBufs.Get().(*[]byte)
+	if pooled == nil {
+		pooled = new([]byte)
+	}
+	buf := *pooled
+	if cap(buf) < room {
+		buf = make([]byte, room)
+	}
+	buf, err = sr.AppendBinary(buf[:room])
 	if err != nil {
-		return nil, fmt.Errorf("encode sampler state of run %q: %w", d.Run, err)
+		return nil, nil, fmt.Errorf("encode sampler state of run %q: %w", d.Run, err)
 	}
 	head = protowire.AppendVarint(head, uint64(len(buf)-room))
 	start := room - len(head)
 	copy(buf[start:], head)
-	return buf[start:], nil
+	done := func() {
+		if cap(buf) <= maxPooledCheckpoint {
+			*pooled = buf[:0]
+			checkpointBufs.Put(pooled)
+		}
+	}
+	return buf[start:], done, nil
 }
 
 // flush writes the writer's checkpoint if it has appends the stored one
@@ -232,13 +258,15 @@ func (s *Engine) flush(ctx context.Context, w *runWriter) error {
 			w.mu.Unlock()
 			return nil
 		}
-		raw, err := w.encode()
+		raw, done, err := w.encode()
 		gen := w.gen
 		w.mu.Unlock()
 		if err != nil {
 			return err
 		}
 		newGen, err := s.store.PutIf(ctx, w.key, raw, gen)
+		size := len(raw)
+		done()
 		if gen == 0 {
 			// A new run, or maybe one (the write may have landed although it
 			// reported an error): the board's run list is stale either way.
@@ -246,7 +274,7 @@ func (s *Engine) flush(ctx context.Context, w *runWriter) error {
 		}
 		if err == nil {
 			if s.Metrics != nil {
-				s.Metrics.Checkpointed(int64(len(raw)))
+				s.Metrics.Checkpointed(int64(size))
 			}
 			w.mu.Lock()
 			w.gen, w.dirty = newGen, 0
