@@ -735,3 +735,43 @@ func TestFlushSettlesPendingBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushDropsWhatItCannotCheckpoint: a writer whose checkpoint fails
+// at shutdown is dropped, not cached: its state counts bytes no stored
+// checkpoint holds, so a later read replays them from the store instead.
+func TestFlushDropsWhatItCannotCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	f := &digestFaults{Store: store.NewMem()}
+	e := newEngineOn(t, f)
+	b, _, err := e.CreateBoard(ctx, BoardSpec{Name: "flush fails"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := scalarFile(t, "loss", 40)
+	half := len(data) / 2
+	if _, err := e.Append(ctx, b.ID, "r", "f", 0, data[:half]); err != nil {
+		t.Fatal(err) // the run's first checkpoint is written
+	}
+	f.on.Store(true)
+	if _, err := e.Append(ctx, b.ID, "r", "f", int64(half), data[half:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Flush(ctx); err == nil {
+		t.Fatal("Flush reported no error with every checkpoint failing")
+	}
+	f.on.Store(false)
+	key := digestKey(b.ID, "r")
+	if w := e.writerOf(key); w != nil {
+		t.Error("the writer is still there")
+	}
+	if _, ok := e.cache.run(key, e.now()); ok {
+		t.Error("the cache holds a state no checkpoint holds, under the stored generation")
+	}
+	r, err := e.loadRun(ctx, key, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.replayed != int64(len(data)-half) || tagCount(r, "loss") != 40 {
+		t.Errorf("read after the failed flush: %d bytes replayed (want %d), %d values (want 40)", r.replayed, len(data)-half, tagCount(r, "loss"))
+	}
+}

@@ -419,10 +419,18 @@ func (s *Engine) Flush(ctx context.Context) error {
 	s.wmu.Unlock()
 	for _, w := range ws {
 		unlock := s.runs.lock(w.key)
-		if err := s.flush(ctx, w); err != nil && first == nil {
-			first = err
+		if err := s.flush(ctx, w); err != nil {
+			if first == nil {
+				first = err
+			}
+			// Its state counts bytes no checkpoint holds: cached under the
+			// stored generation, it would pass for that checkpoint (and a
+			// settle would delete markers whose extents none counts). The
+			// next load replays them instead.
+			s.dropWriter(w)
+		} else {
+			s.retire(w)
 		}
-		s.retire(w)
 		unlock()
 	}
 	return first
