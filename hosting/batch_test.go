@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"tbhost/hosting"
 	"tbhost/hosting/store"
@@ -323,11 +324,20 @@ func TestBatchAnswers(t *testing.T) {
 	}
 }
 
-// startServerWith serves srv for the test.
+// startServerWith serves srv for the test. At its end the server stops
+// taking requests, then shuts down as tbhost serve does (Flush: its
+// checkpoints and the batches it is settling in the background are
+// written), so that nothing writes to the test's temporary store as it is
+// removed.
 func startServerWith(t *testing.T, srv *hosting.Server) api {
 	t.Helper()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		srv.Flush(ctx) // (errors: a test may leave its store broken)
+	})
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	t.Cleanup(ts.Close) // runs first
 	return api{t: t, base: ts.URL}
 }
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,9 +36,7 @@ func startWith(t *testing.T, cfg hosting.Config) (*hosting.Server, api) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return srv, api{t: t, base: ts.URL}
+	return srv, startServerWith(t, srv)
 }
 
 // TestCheckpointLagIsReplayed uploads through a server whose checkpoints

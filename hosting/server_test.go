@@ -272,9 +272,7 @@ func startServer(t *testing.T, st store.Store) api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return api{t: t, base: ts.URL}
+	return startServerWith(t, srv)
 }
 
 // TestCorpusEndToEnd uploads each corpus to a listening server on each

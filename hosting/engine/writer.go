@@ -278,16 +278,24 @@ func (s *Engine) flush(ctx context.Context, w *runWriter) error {
 			}
 			w.mu.Lock()
 			w.gen, w.dirty = newGen, 0
-			if p := w.pub.Load(); w.pubFresh.Load() {
+			switch p := w.pub.Load(); {
+			case w.pubFresh.Load():
 				w.pub.Store(newRunState(w.key, newGen, p.d, p.s, p.loaded))
-			} else {
-				// Publish the checkpointed state: a reader that arrives
-				// while the next append waits on its store write gets it
-				// rather than wait (one copy of the state per checkpoint,
-				// made by the next append).
+			case p == nil || p.gen == 0:
+				// Publish the run's first checkpointed state: a reader
+				// that arrives while an append waits on its store write
+				// gets the last snapshot rather than wait, but not one
+				// from before the run's first checkpoint (see snapshot).
+				// The next append copies the state (small so far).
 				w.pub.Store(newRunState(w.key, newGen, w.d, w.s, s.now()))
 				w.pubFresh.Store(true)
 				w.shared = true
+			default:
+				// The last snapshot stays for readers that arrive during
+				// appends; one that arrives between them publishes the
+				// state (snapshot). Publishing at every checkpoint made
+				// the next append copy the whole state: two states in
+				// memory through a long upload nobody reads.
 			}
 			w.mu.Unlock()
 			s.compactAfterCheckpoint(w) // merges parts the checkpoint counts
