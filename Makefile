@@ -38,6 +38,9 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./tfevents ./sampler ./hosting
 	$(GO) run ./cmd/tbhost bench --size 1GB --out docs/benchmarks.md
+	@{ echo; echo '## Compaction'; echo; \
+	  echo 'From `go test -run TestCompactWatchWeek -v ./hosting/engine`: a fortieth of a week of `--watch` (an append of ~3 KiB every 5 s of a fake clock) with segments a fortieth as big, so that the file ends in as many segments as a week of appends with 64 MiB segments (target: at most 64 objects; the test fails above). Uncompacted, each append stays an object: 3,024 here, 120,960 for the week. The whole week: `go test -run "^$$" -bench WatchWeek -benchtime 1x ./hosting/engine`.'; echo; \
+	  $(GO) test -count=1 -run TestCompactWatchWeek -v ./hosting/engine | sed -n 's/^ *compact_week_test.go:[0-9]*: /- /p'; } >> docs/benchmarks.md
 
 # Conformance with real TensorBoard (docs/conformance.md): every log dir of
 # the real corpus (each repo folder's first-level folder holding event

@@ -161,7 +161,7 @@ func TestCompactWatchWeek(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			r := simulateWatch(t, sc.new(t), Config{SegmentBytes: defaultSegmentBytes / int64(scale)}, weekAppends/scale)
 			r.check(t, 64)
-			t.Logf("%d appends (%.1f MiB) left %d objects (export read %d) in %v", r.appends, float64(r.bytes)/(1<<20), r.objects, r.exportReads, r.took.Round(time.Millisecond))
+			t.Logf("%s store: %d appends (%.1f MiB) left %d objects (export read %d) in %v", sc.name, r.appends, float64(r.bytes)/(1<<20), r.objects, r.exportReads, r.took.Round(time.Millisecond))
 		})
 	}
 }
