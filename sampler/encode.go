@@ -271,19 +271,21 @@ func newSummaryEnc(s *summary) summaryEnc {
 			return protowire.EncodeZigZag(b[i].idx - prev)
 		}),
 		varints(3, n, func(i int) uint64 { return uint64(b[i].count) }),
-		varints(4, n, func(i int) uint64 { return uint64(b[i].first.Step - base(i)) }),
-		doubles(5, n, func(i int) float64 { return b[i].first.Wall }),
-		doubles(6, n, func(i int) float64 { return b[i].first.Value }),
-		varints(7, n, func(i int) uint64 { return uint64(b[i].last.Step - base(i)) }),
-		doubles(8, n, func(i int) float64 { return b[i].last.Wall }),
-		doubles(9, n, func(i int) float64 { return b[i].last.Value }),
-		varints(10, n, func(i int) uint64 { return uint64(b[i].min.Step - base(i)) }),
-		doubles(11, n, func(i int) float64 { return b[i].min.Wall }),
-		doubles(12, n, func(i int) float64 { return b[i].min.Value }),
-		varints(13, n, func(i int) uint64 { return uint64(b[i].max.Step - base(i)) }),
-		doubles(14, n, func(i int) float64 { return b[i].max.Wall }),
-		doubles(15, n, func(i int) float64 { return b[i].max.Value }),
 	}}
+	// Fields 4 to 15: step, wall and value of the first, last, min and max
+	// point of each bucket, in that order.
+	for k, pt := range [...]func(*bucket) *Point{
+		func(b *bucket) *Point { return &b.first },
+		func(b *bucket) *Point { return &b.last },
+		func(b *bucket) *Point { return &b.min },
+		func(b *bucket) *Point { return &b.max },
+	} {
+		num := protowire.Number(4 + 3*k)
+		e.cols = append(e.cols,
+			varints(num, n, func(i int) uint64 { return uint64(pt(&b[i]).Step - base(i)) }),
+			doubles(num+1, n, func(i int) float64 { return pt(&b[i]).Wall }),
+			doubles(num+2, n, func(i int) float64 { return pt(&b[i]).Value }))
+	}
 	e.size = varintFieldSize(fieldShift, uint64(s.shift))
 	for i := range e.cols {
 		e.size += e.cols[i].fieldSize()
